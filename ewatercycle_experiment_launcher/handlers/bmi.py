@@ -1,0 +1,11 @@
+"""POST /bmi."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import launch
+
+
+def post(body: dict[str, Any], user: str) -> tuple[dict[str, str], int, dict]:
+    return launch("bmi", body, user)

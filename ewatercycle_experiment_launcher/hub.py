@@ -1,0 +1,361 @@
+"""The one place that talks to JupyterHub: its REST API and, through its proxy, the
+contents API of a user's server.
+
+Every call has a timeout, every path segment is quoted, and every failure becomes a
+`LauncherProblem` that names what went wrong without the hub's URLs or the token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .config import Settings
+from .problems import LauncherProblem
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+# Which scope a 403 from each kind of call means the launcher's token lacks.
+SCOPE_START = "start:servers"
+SCOPE_READ = "read:servers"
+SCOPE_ACCESS = "access:servers"
+
+MAX_FREE_NAME_TRIES = 100
+POLL_INTERVAL = 0.25
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+def _qpath(segments: tuple[str, ...] | list[str]) -> str:
+    return "/".join(_q(s) for s in segments)
+
+
+def _message(response: requests.Response) -> str:
+    """The hub's own short explanation, without echoing a whole upstream body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message)[:300] if message else ""
+
+
+def numbered(filename: str) -> Iterator[str]:
+    """experiment.ipynb, experiment-1.ipynb, experiment-2.ipynb, ..."""
+    stem, dot, ext = filename.rpartition(".")
+    yield filename
+    for n in range(1, MAX_FREE_NAME_TRIES):
+        yield f"{stem}-{n}{dot}{ext}"
+
+
+class HubClient:
+    """Starts users' servers and writes files into them on behalf of the launcher."""
+
+    def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
+        self.api_url = settings.hub_api_url
+        self.proxy_url = settings.hub_url
+        self.timeout = settings.request_timeout
+        self.spawn_timeout = settings.spawn_timeout
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=128, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["Authorization"] = f"token {settings.hub_token}"
+        self.session.trust_env = False
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _call(
+        self, method: str, url: str, *, scope: str, what: str, **kwargs: Any
+    ) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("allow_redirects", False)
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except requests.Timeout:
+            raise LauncherProblem(
+                "hub-timeout", f"JupyterHub did not answer in time while trying to {what}"
+            ) from None
+        except requests.RequestException as exc:
+            log.warning("hub unreachable while trying to %s: %s", what, type(exc).__name__)
+            raise LauncherProblem(
+                "hub-unreachable", f"Could not connect to JupyterHub to {what}"
+            ) from None
+        if response.status_code == 403:
+            raise LauncherProblem(
+                "hub-permission",
+                f"JupyterHub refused to let the launcher {what}: its token needs the "
+                f"'{scope}' scope (see jupyterhub_config.py.example)",
+                scope=scope,
+            )
+        if response.status_code >= 500:
+            detail = _message(response)
+            raise LauncherProblem(
+                "hub-error",
+                f"JupyterHub answered {response.status_code} while trying to {what}"
+                + (f": {detail}" if detail else ""),
+            )
+        return response
+
+    def _user_api(self, user: str, server: str = "") -> str:
+        base = f"{self.api_url}/users/{_q(user)}"
+        return f"{base}/servers/{_q(server)}" if server else f"{base}/server"
+
+    def _contents_url(self, user: str, server: str, segments: tuple[str, ...] | list[str]) -> str:
+        prefix = f"{self.proxy_url}/user/{_q(user)}/"
+        if server:
+            prefix += f"{_q(server)}/"
+        return f"{prefix}api/contents/{_qpath(segments)}"
+
+    # -- servers ----------------------------------------------------------------------
+
+    def start_server(self, user: str, server: str = "") -> bool:
+        """Ask for the server; True when it is ready now, False while it is starting."""
+        deadline = time.monotonic() + self.spawn_timeout
+        while True:
+            response = self._call(
+                "POST", self._user_api(user, server), scope=SCOPE_START, what="start the server"
+            )
+            status = response.status_code
+            if status == 201:
+                return True
+            if status == 202:
+                return False
+            message = _message(response)
+            if status == 400 and "already running" in message:
+                return True
+            if status == 400 and "is pending stop" in message:
+                if time.monotonic() > deadline:
+                    raise LauncherProblem(
+                        "spawn-timeout", "The server was still stopping when the wait ended"
+                    )
+                time.sleep(POLL_INTERVAL)
+                continue
+            if status == 404:
+                raise LauncherProblem(
+                    "user-not-on-hub",
+                    f"User {user!r} is not known to JupyterHub yet: log in to JupyterHub "
+                    "once, then launch again",
+                )
+            if status == 429:
+                retry_after = response.headers.get("Retry-After", "")
+                raise LauncherProblem(
+                    "spawn-limit",
+                    "JupyterHub is starting too many servers at once; try again later",
+                    headers={"Retry-After": retry_after} if retry_after else None,
+                )
+            raise LauncherProblem(
+                "hub-error",
+                f"JupyterHub answered {status} to starting the server"
+                + (f": {message}" if message else ""),
+            )
+
+    def server_state(self, user: str, server: str = "") -> dict[str, Any] | None:
+        """The hub's model of one server, or None when the user has no such server."""
+        response = self._call(
+            "GET",
+            f"{self.api_url}/users/{_q(user)}",
+            scope=SCOPE_READ,
+            what="read the server's state",
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise LauncherProblem(
+                "hub-error", f"JupyterHub answered {response.status_code} to reading the user"
+            )
+        return (response.json().get("servers") or {}).get(server)
+
+    def wait_until_ready(
+        self, user: str, server: str = "", on_progress: ProgressCallback | None = None
+    ) -> None:
+        """Follow the hub's progress stream until the server is ready, bounded by the spawn
+        timeout. The stream says why a spawn failed; the user model decides when it ends."""
+        deadline = time.monotonic() + self.spawn_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LauncherProblem(
+                    "spawn-timeout",
+                    f"The server did not start within {self.spawn_timeout:g} s",
+                )
+            event = self._follow_progress(user, server, remaining, on_progress)
+            if event.get("ready"):
+                return
+            if event.get("failed"):
+                raise LauncherProblem(
+                    "spawn-failed",
+                    "JupyterHub could not start the server: "
+                    + str(event.get("message") or "spawn failed")[:300],
+                )
+            state = self.server_state(user, server)
+            if state and state.get("ready"):
+                return
+            if not state or not state.get("pending"):
+                raise LauncherProblem("spawn-failed", "The server stopped before it was ready")
+            time.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
+
+    def _follow_progress(
+        self,
+        user: str,
+        server: str,
+        remaining: float,
+        on_progress: ProgressCallback | None,
+    ) -> dict[str, Any]:
+        """Read progress events until the last one; return it ({} if the stream ended)."""
+        last: dict[str, Any] = {}
+        try:
+            with self._call(
+                "GET",
+                f"{self._user_api(user, server)}/progress",
+                scope=SCOPE_READ,
+                what="follow the server's start",
+                stream=True,
+                timeout=(self.timeout, min(remaining, 10.0)),
+            ) as response:
+                if response.status_code != 200:
+                    return {}
+                for line in response.iter_lines(decode_unicode=True):
+                    if not line or not line.startswith("data:"):
+                        continue
+                    try:
+                        event = json.loads(line[5:])
+                    except ValueError:
+                        continue
+                    if on_progress is not None:
+                        on_progress(event)
+                    last = event
+                    if event.get("ready") or event.get("failed"):
+                        break
+        except LauncherProblem as problem:
+            if problem.code != "hub-timeout":
+                raise
+        except requests.RequestException:
+            pass
+        return last
+
+    # -- files --------------------------------------------------------------------------
+
+    def _contents(
+        self,
+        method: str,
+        user: str,
+        server: str,
+        segments: tuple[str, ...] | list[str],
+        what: str,
+        **kwargs: Any,
+    ) -> requests.Response:
+        response = self._call(
+            method,
+            self._contents_url(user, server, segments),
+            scope=SCOPE_ACCESS,
+            what=what,
+            **kwargs,
+        )
+        if response.status_code in (301, 302, 303, 307, 308, 424, 503):
+            raise LauncherProblem(
+                "server-gone", f"The user's server stopped while trying to {what}"
+            )
+        return response
+
+    def make_directories(self, user: str, server: str, directory: tuple[str, ...]) -> None:
+        """Create each level in turn: the contents API does not create parents."""
+        for depth in range(1, len(directory) + 1):
+            level = directory[:depth]
+            response = self._contents(
+                "PUT",
+                user,
+                server,
+                level,
+                f"create the folder '{'/'.join(level)}'",
+                json={"type": "directory"},
+            )
+            if response.status_code not in (200, 201):
+                raise LauncherProblem(
+                    "upload-failed",
+                    f"Could not create the folder '{'/'.join(level)}' "
+                    f"(the server answered {response.status_code})",
+                    written=[],
+                )
+
+    def write_notebook(
+        self,
+        user: str,
+        server: str,
+        directory: tuple[str, ...],
+        filename: str,
+        notebook: dict[str, Any],
+        *,
+        overwrite: bool = False,
+    ) -> str:
+        """Write the notebook and return the file name actually used.
+
+        Without `overwrite` the notebook is first written under a unique temporary name and
+        then renamed onto the first free name: a rename never replaces an existing file, so
+        neither a user's notebook nor a concurrent launch can be overwritten.
+        """
+        model = {"type": "notebook", "format": "json", "content": notebook}
+        if overwrite:
+            self._put_notebook(user, server, (*directory, filename), model)
+            return filename
+        stem = filename[: -len(".ipynb")]
+        temporary = f"{stem}.launching-{secrets.token_hex(8)}.ipynb"
+        self._put_notebook(user, server, (*directory, temporary), model)
+        try:
+            for candidate in numbered(filename):
+                response = self._contents(
+                    "PATCH",
+                    user,
+                    server,
+                    (*directory, temporary),
+                    "name the notebook",
+                    json={"path": "/".join((*directory, candidate))},
+                )
+                if response.status_code == 200:
+                    return candidate
+                if response.status_code != 409:
+                    raise LauncherProblem(
+                        "upload-failed",
+                        f"Could not name the notebook (the server answered "
+                        f"{response.status_code})",
+                        written=[],
+                    )
+        except BaseException:
+            self._discard(user, server, (*directory, temporary))
+            raise
+        self._discard(user, server, (*directory, temporary))
+        raise LauncherProblem(
+            "no-free-name",
+            f"'{filename}' and its {MAX_FREE_NAME_TRIES - 1} numbered variants all exist in "
+            "that folder; choose another filename or directory",
+            written=[],
+        )
+
+    def _put_notebook(
+        self, user: str, server: str, segments: tuple[str, ...], model: dict[str, Any]
+    ) -> None:
+        response = self._contents("PUT", user, server, segments, "write the notebook", json=model)
+        if response.status_code not in (200, 201):
+            raise LauncherProblem(
+                "upload-failed",
+                f"Could not write the notebook (the server answered {response.status_code})",
+                written=[],
+            )
+
+    def _discard(self, user: str, server: str, segments: tuple[str, ...]) -> None:
+        try:
+            self._contents("DELETE", user, server, segments, "remove a temporary file")
+        except LauncherProblem as problem:
+            log.warning("could not remove a temporary notebook: %s", problem.code)

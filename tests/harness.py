@@ -1,0 +1,310 @@
+"""Real parts for the tests: OS accounts checked by PAM, a JupyterHub with its proxy, and
+the launcher served by gunicorn, all on 127.0.0.1.
+
+The hub registers the launcher with exactly the services and roles of
+`jupyterhub_config.py.example`; the tests' own service (to read files back and stop
+servers) is separate, so the launcher's scopes are the ones under test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from traitlets.config.loader import PyFileConfigLoader
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+EXAMPLE_CONFIG = ROOT / "jupyterhub_config.py.example"
+LAUNCHER_SERVICE = "experiment-launcher"
+HARNESS_SERVICE = "test-harness"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 60.0, ok=(200,), process=None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} was up")
+        try:
+            if requests.get(url, timeout=2, allow_redirects=False).status_code in ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
+
+
+def proxy_command() -> str:
+    local = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+    found = str(local) if local.exists() else shutil.which("configurable-http-proxy")
+    if not found:
+        raise RuntimeError(
+            "configurable-http-proxy is not installed: run `make test` (it runs npm ci)"
+        )
+    return found
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL the whole process group, so nothing outlives a test run."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if process.poll() is None:
+        process.wait(5)
+
+
+@dataclass
+class OSUser:
+    """A real account on this host, with a password that PAM checks."""
+
+    name: str
+    password: str
+
+    @classmethod
+    def create(cls, prefix: str = "elt") -> OSUser:
+        name = f"{prefix}{secrets.token_hex(4)}"
+        password = "pw-" + secrets.token_urlsafe(12)
+        subprocess.run(
+            ["useradd", "--no-create-home", "--shell", "/bin/false", name],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            ["chpasswd"], input=f"{name}:{password}\n", text=True, check=True, capture_output=True
+        )
+        return cls(name, password)
+
+    def remove(self) -> None:
+        subprocess.run(["userdel", "--force", self.name], capture_output=True)
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.name, self.password)
+
+
+def example_services(token: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The services and roles of the example config, with `token` as the launcher's."""
+    config = PyFileConfigLoader(EXAMPLE_CONFIG.name, path=str(ROOT)).load_config()
+    services = [dict(s) for s in config.JupyterHub.services]
+    for service in services:
+        if service["name"] == LAUNCHER_SERVICE:
+            service["api_token"] = token
+    return services, [dict(r) for r in config.JupyterHub.load_roles]
+
+
+@dataclass
+class Hub:
+    """A JupyterHub with PAM login and a local-process spawner, on 127.0.0.1."""
+
+    workdir: Path
+    extra_config: str = ""
+    roles_override: list[dict[str, Any]] | None = None
+    token: str = field(default_factory=lambda: secrets.token_hex(32))
+    harness_token: str = field(default_factory=lambda: secrets.token_hex(32))
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/hub/api"
+
+    def write_config(self) -> Path:
+        services, roles = example_services(self.token)
+        if self.roles_override is not None:
+            roles = self.roles_override
+        services.append({"name": HARNESS_SERVICE, "api_token": self.harness_token})
+        roles.append(
+            {
+                "name": HARNESS_SERVICE,
+                "scopes": ["admin:users", "admin:servers", "access:servers"],
+                "services": [HARNESS_SERVICE],
+            }
+        )
+        home = self.workdir / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "c.JupyterHub.ip = '127.0.0.1'",
+            f"c.JupyterHub.port = {self.port}",
+            "c.JupyterHub.hub_ip = '127.0.0.1'",
+            f"c.JupyterHub.hub_port = {free_port()}",
+            f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{free_port()}'",
+            f"c.ConfigurableHTTPProxy.command = [{proxy_command()!r}]",
+            f"c.JupyterHub.db_url = 'sqlite:///{self.workdir}/jupyterhub.sqlite'",
+            f"c.JupyterHub.cookie_secret_file = '{self.workdir}/cookie_secret'",
+            "c.JupyterHub.cleanup_servers = True",
+            "c.JupyterHub.authenticator_class = 'pam'",
+            "c.Authenticator.allow_all = True",
+            "c.JupyterHub.spawner_class = 'simple'",
+            f"c.SimpleLocalProcessSpawner.home_dir_template = '{home}/{{username}}'",
+            f"c.Spawner.cmd = [{str(BIN / 'jupyterhub-singleuser')!r}]",
+            "c.Spawner.args = ['--allow-root']",
+            "c.Spawner.start_timeout = 120",
+            "c.Spawner.http_timeout = 120",
+            f"c.JupyterHub.services = {json.dumps(services)}",
+            f"c.JupyterHub.load_roles = {json.dumps(roles)}",
+            self.extra_config,
+        ]
+        path = self.workdir / "jupyterhub_config.py"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self) -> Hub:
+        config = self.write_config()
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        log = open(self.workdir / "jupyterhub.log", "ab")
+        self.process = subprocess.Popen(
+            [str(BIN / "jupyterhub"), "-f", str(config)],
+            cwd=self.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        wait_for(f"{self.api}/", timeout=60, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, timeout=30)
+            self.process = None
+
+    def log_text(self) -> str:
+        path = self.workdir / "jupyterhub.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # -- what a person or an administrator does ---------------------------------------
+
+    def login(self, user: OSUser) -> requests.Session:
+        """Log in through the hub's form, as a person does once; PAM checks the password."""
+        session = requests.Session()
+        page = session.get(f"{self.url}/hub/login", timeout=10)
+        page.raise_for_status()
+        xsrf = session.cookies.get("_xsrf") or re.search(
+            r'name="_xsrf" value="([^"]+)"', page.text
+        ).group(1)
+        response = session.post(
+            f"{self.url}/hub/login",
+            data={"username": user.name, "password": user.password, "_xsrf": xsrf},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"hub login of {user.name} failed: {response.status_code}")
+        return session
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        headers = {"Authorization": f"token {self.harness_token}"}
+        return requests.request(method, f"{self.api}{path}", headers=headers, **kwargs)
+
+    def stop_server(self, user: str) -> None:
+        response = self.admin("DELETE", f"/users/{quote(user, safe='')}/server")
+        if response.status_code not in (202, 204, 400):
+            response.raise_for_status()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            model = self.admin("GET", f"/users/{quote(user, safe='')}").json()
+            if "" not in (model.get("servers") or {}):
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"server of {user} did not stop")
+
+    def contents(self, user: str, path: str, server: str = "", **params: Any) -> requests.Response:
+        """Read from the user's server through the proxy, as the tests' own service."""
+        server_part = f"{quote(server, safe='')}/" if server else ""
+        quoted = "/".join(quote(s, safe="") for s in path.split("/"))
+        return requests.get(
+            f"{self.url}/user/{quote(user, safe='')}/{server_part}api/contents/{quoted}",
+            headers={"Authorization": f"token {self.harness_token}"},
+            params=params,
+            timeout=30,
+        )
+
+    def home(self, user: str) -> Path:
+        return self.workdir / "home" / user
+
+
+@dataclass
+class LauncherServer:
+    """The launcher as in production: gunicorn with the uvicorn worker."""
+
+    workdir: Path
+    env: dict[str, str]
+    workers: int = 1
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        base = self.env.get("BASE_PATH", "/").rstrip("/")
+        return f"http://127.0.0.1:{self.port}{base}"
+
+    def start(self) -> LauncherServer:
+        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
+        self.logfile = self.workdir / f"launcher-{self.port}.log"
+        log = open(self.logfile, "ab")
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "-k",
+                "uvicorn_worker.UvicornWorker",
+                "-w",
+                str(self.workers),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "5",
+                "ewatercycle_experiment_launcher.serve:app",
+            ],
+            cwd=self.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        wait_for(f"{self.url}/openapi.json", timeout=60, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+    def log_text(self) -> str:
+        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
+
+    def post(self, path: str, body: Any, auth: tuple[str, str] | None, **kwargs: Any):
+        kwargs.setdefault("timeout", 120)
+        return requests.post(f"{self.url}{path}", json=body, auth=auth, **kwargs)

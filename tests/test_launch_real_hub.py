@@ -1,0 +1,165 @@
+"""Each operation of the contract, end to end: PAM, a real hub, a real user server."""
+
+from __future__ import annotations
+
+import ast
+import re
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+import requests
+
+from .examples import EXAMPLES, example
+
+LOCATION = re.compile(
+    r"^(?P<base>http://127\.0\.0\.1:\d+)/user/(?P<user>[^/]+)/lab/workspaces/"
+    r"(?P<workspace>[^/]+)/tree/(?P<path>.+)$"
+)
+
+
+def notebook_at(hub, location: str) -> tuple[str, nbformat.NotebookNode]:
+    match = LOCATION.match(location)
+    assert match, location
+    path = unquote(match["path"])
+    response = hub.contents(unquote(match["user"]), path)
+    assert response.status_code == 200, response.text
+    model = response.json()
+    assert model["type"] == "notebook"
+    return path, nbformat.from_dict(model["content"])
+
+
+def visible(folder) -> list[str]:
+    """The names a user sees in a folder (Jupyter keeps checkpoints in a hidden one)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def leaves(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from leaves(item)
+    else:
+        yield value
+
+
+def parameters(nb: nbformat.NotebookNode) -> dict:
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    values = {}
+    for node in ast.parse(cells[0].source).body:
+        assert isinstance(node, ast.Assign)
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_contract_example_launches_notebook(hub, alice, launcher, kind):
+    directory = f"contract/{kind}"
+    body = example(kind, directory=directory)
+    response = launcher.post(f"/{kind}", body, alice.auth)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    location = response.json()["location"]
+    match = LOCATION.match(location)
+    assert match, location
+    assert match["base"] == hub.url
+    assert match["user"] == alice.name
+    assert re.fullmatch(r"[0-9a-f]{32}", match["workspace"])
+    path, nb = notebook_at(hub, location)
+    assert path == f"{directory}/experiment.ipynb"
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            ast.parse(cell.source)
+    # Every value of the request reaches the notebook as a literal of its parameters cell.
+    if kind == "hello":
+        assert any("hello world" in c.source for c in nb.cells if c.cell_type == "code")
+    else:
+        values = list(parameters(nb).values())
+        for value in leaves({k: v for k, v in body.items() if k != "notebook"}):
+            assert value in values
+
+
+def test_spec_defaults_and_optional_fields(hub, alice, launcher):
+    body = example("assessment", directory="defaults", filename="a.ipynb", workspace="ws1")
+    del body["setup"]["assessment"]["source"]
+    response = launcher.post("/assessment", body, alice.auth)
+    assert response.status_code == 200, response.text
+    location = response.json()["location"]
+    assert "/lab/workspaces/ws1/tree/defaults/a.ipynb" in location
+    _, nb = notebook_at(hub, location)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "grdc" in code and "get_usgs_data" not in code
+
+    body = example("bmi", directory="defaults")
+    del body["setup"]["plotting"]
+    response = launcher.post("/bmi", body, alice.auth)
+    assert response.status_code == 200, response.text
+
+
+def test_nested_directories_are_created_level_by_level(hub, alice, launcher):
+    response = launcher.post("/hello", example("hello", directory="deep/er/still"), alice.auth)
+    assert response.status_code == 200, response.text
+    listing = hub.contents(alice.name, "deep/er")
+    assert listing.status_code == 200
+    assert [e["name"] for e in listing.json()["content"]] == ["still"]
+
+
+def test_existing_notebook_is_kept_and_a_free_name_used(hub, alice, launcher):
+    body = example("hello", directory="keep")
+    first = launcher.post("/hello", body, alice.auth).json()["location"]
+    original = (hub.home(alice.name) / "keep" / "experiment.ipynb").read_bytes()
+    second = launcher.post("/hello", body, alice.auth).json()["location"]
+    assert first.endswith("/keep/experiment.ipynb")
+    assert second.endswith("/keep/experiment-1.ipynb")
+    assert (hub.home(alice.name) / "keep" / "experiment.ipynb").read_bytes() == original
+    assert visible(hub.home(alice.name) / "keep") == [
+        "experiment-1.ipynb",
+        "experiment.ipynb",
+    ]
+
+
+def test_overwrite_only_when_asked(hub, alice, launcher):
+    body = example("hello", directory="replace", overwrite=True)
+    for _ in range(2):
+        location = launcher.post("/hello", body, alice.auth).json()["location"]
+        assert location.endswith("/replace/experiment.ipynb")
+    assert visible(hub.home(alice.name) / "replace") == ["experiment.ipynb"]
+
+
+def test_wrong_password_is_refused_with_a_basic_challenge(launcher, alice):
+    response = launcher.post("/hello", example("hello"), (alice.name, "not-the-password"))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic ")
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.json()["code"] == "unauthorized"
+    assert "not-the-password" not in response.text
+
+
+def test_missing_credentials_are_refused(launcher):
+    response = launcher.post("/hello", example("hello"), None)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_server_start_from_stopped(hub, alice, launcher):
+    hub.stop_server(alice.name)
+    response = launcher.post("/hello", example("hello", directory="cold"), alice.auth)
+    assert response.status_code == 200, response.text
+    assert (hub.home(alice.name) / "cold" / "experiment.ipynb").exists()
+
+
+def test_spec_and_swagger_ui_are_served(launcher):
+    spec = requests.get(f"{launcher.url}/openapi.json", timeout=10).json()
+    assert set(spec["paths"]) == {
+        "/hello",
+        "/opendap",
+        "/threeclickscience",
+        "/bmi",
+        "/assessment",
+    }
+    assert spec["components"]["securitySchemes"]["basicAuth"]["scheme"] == "basic"
+    ui = requests.get(f"{launcher.url}/ui/", timeout=10)
+    assert ui.status_code == 200 and "swagger-ui" in ui.text
+    assert urlsplit(launcher.url).path == ""
