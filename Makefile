@@ -5,9 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint clean
+.PHONY: setup kernel demo test lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
+
+# The environment in which the generated notebooks are executed by the tests.
+kernel:
+	bash scripts/kernel-env.sh
 
 $(VENV)/.installed: requirements_dev.txt setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +26,12 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(BIN)/python scripts/demo.py
 
-test: setup
-	$(BIN)/python -m pytest
+test: setup kernel
+	LAUNCHER_REQUIRE_KERNEL=1 $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-kernel node_modules .pytest_cache .hypothesis

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -30,6 +32,15 @@ def _float(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the hub is and how patiently to talk to it.
@@ -47,12 +58,15 @@ class Settings:
     base_path: str = "/"
     spawn_timeout: float = 300.0
     request_timeout: float = 30.0
+    create_users: bool = False
+    lock_dir: Path = Path(tempfile.gettempdir()) / "ewatercycle-experiment-launcher"
 
     def __repr__(self) -> str:
         return (
             f"Settings(hub_url={self.hub_url!r}, hub_api_url={self.hub_api_url!r}, "
             f"public_url={self.public_url!r}, base_path={self.base_path!r}, "
-            f"spawn_timeout={self.spawn_timeout}, request_timeout={self.request_timeout})"
+            f"spawn_timeout={self.spawn_timeout}, request_timeout={self.request_timeout}, "
+            f"create_users={self.create_users})"
         )
 
     @classmethod
@@ -107,4 +121,6 @@ class Settings:
             base_path=base_path,
             spawn_timeout=_float(env, "LAUNCHER_SPAWN_TIMEOUT", 300.0),
             request_timeout=_float(env, "LAUNCHER_HUB_TIMEOUT", 30.0),
+            create_users=_flag(env, "LAUNCHER_CREATE_USERS"),
+            lock_dir=Path(env.get("LAUNCHER_LOCK_DIR") or cls.lock_dir),
         )

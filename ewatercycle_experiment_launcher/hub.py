@@ -29,6 +29,7 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 SCOPE_START = "start:servers"
 SCOPE_READ = "read:servers"
 SCOPE_ACCESS = "access:servers"
+SCOPE_CREATE_USER = "admin:users"
 
 MAX_FREE_NAME_TRIES = 100
 POLL_INTERVAL = 0.25
@@ -50,6 +51,17 @@ def _message(response: requests.Response) -> str:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
     return str(message)[:300] if message else ""
+
+
+def _is_json(response: requests.Response) -> bool:
+    return response.headers.get("Content-Type", "").startswith("application/json")
+
+
+def _spawn_failed(reason: str) -> LauncherProblem:
+    return LauncherProblem(
+        "spawn-failed",
+        "JupyterHub could not start the server: " + (reason or "spawn failed")[:300],
+    )
 
 
 def numbered(filename: str) -> Iterator[str]:
@@ -78,7 +90,15 @@ class HubClient:
     # -- plumbing ---------------------------------------------------------------------
 
     def _call(
-        self, method: str, url: str, *, scope: str, what: str, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: str,
+        what: str,
+        server_errors: bool = True,
+        contents: bool = False,
+        **kwargs: Any,
     ) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)
@@ -93,14 +113,15 @@ class HubClient:
             raise LauncherProblem(
                 "hub-unreachable", f"Could not connect to JupyterHub to {what}"
             ) from None
-        if response.status_code == 403:
+        # The hub itself answers a contents call with an HTML 403 when no server is there.
+        if response.status_code == 403 and (_is_json(response) or not contents):
             raise LauncherProblem(
                 "hub-permission",
                 f"JupyterHub refused to let the launcher {what}: its token needs the "
                 f"'{scope}' scope (see jupyterhub_config.py.example)",
                 scope=scope,
             )
-        if response.status_code >= 500:
+        if server_errors and response.status_code >= 500:
             detail = _message(response)
             raise LauncherProblem(
                 "hub-error",
@@ -126,9 +147,15 @@ class HubClient:
         deadline = time.monotonic() + self.spawn_timeout
         while True:
             response = self._call(
-                "POST", self._user_api(user, server), scope=SCOPE_START, what="start the server"
+                "POST",
+                self._user_api(user, server),
+                scope=SCOPE_START,
+                what="start the server",
+                server_errors=False,
             )
             status = response.status_code
+            if status == 500:
+                raise self._spawn_failure(user, server, _message(response))
             if status == 201:
                 return True
             if status == 202:
@@ -156,10 +183,36 @@ class HubClient:
                     "JupyterHub is starting too many servers at once; try again later",
                     headers={"Retry-After": retry_after} if retry_after else None,
                 )
+            if status == 400:
+                raise LauncherProblem(
+                    "server-refused",
+                    "JupyterHub refused to start the server" + (f": {message}" if message else ""),
+                )
             raise LauncherProblem(
                 "hub-error",
                 f"JupyterHub answered {status} to starting the server"
                 + (f": {message}" if message else ""),
+            )
+
+    def _spawn_failure(self, user: str, server: str, message: str) -> LauncherProblem:
+        """The hub's 500 to a start rarely says why; its progress stream does."""
+        try:
+            event = self._follow_progress(user, server, min(self.timeout, 5.0), None)
+        except LauncherProblem:
+            event = {}
+        return _spawn_failed(str(event.get("message") or "") if event.get("failed") else message)
+
+    def create_user(self, user: str) -> None:
+        """Make the user known to the hub; needs the `admin:users` scope."""
+        response = self._call(
+            "POST",
+            f"{self.api_url}/users/{_q(user)}",
+            scope=SCOPE_CREATE_USER,
+            what="create the user on JupyterHub",
+        )
+        if response.status_code not in (201, 409):
+            raise LauncherProblem(
+                "hub-error", f"JupyterHub answered {response.status_code} to creating the user"
             )
 
     def server_state(self, user: str, server: str = "") -> dict[str, Any] | None:
@@ -195,11 +248,7 @@ class HubClient:
             if event.get("ready"):
                 return
             if event.get("failed"):
-                raise LauncherProblem(
-                    "spawn-failed",
-                    "JupyterHub could not start the server: "
-                    + str(event.get("message") or "spawn failed")[:300],
-                )
+                raise _spawn_failed(str(event.get("message") or ""))
             state = self.server_state(user, server)
             if state and state.get("ready"):
                 return
@@ -262,9 +311,16 @@ class HubClient:
             self._contents_url(user, server, segments),
             scope=SCOPE_ACCESS,
             what=what,
+            server_errors=False,
+            contents=True,
             **kwargs,
         )
-        if response.status_code in (301, 302, 303, 307, 308, 424, 503):
+        status = response.status_code
+        # Without a server behind the route, the request reaches the hub, which redirects,
+        # answers 424, or refuses a PUT with an HTML page about _xsrf.
+        if status in (301, 302, 303, 307, 308, 424, 502, 503) or (
+            status == 403 and not _is_json(response)
+        ):
             raise LauncherProblem(
                 "server-gone", f"The user's server stopped while trying to {what}"
             )
@@ -282,13 +338,21 @@ class HubClient:
                 f"create the folder '{'/'.join(level)}'",
                 json={"type": "directory"},
             )
-            if response.status_code not in (200, 201):
+            if response.status_code not in (200, 201) and not self._is_directory(
+                user, server, level
+            ):
                 raise LauncherProblem(
                     "upload-failed",
                     f"Could not create the folder '{'/'.join(level)}' "
                     f"(the server answered {response.status_code})",
-                    written=[],
                 )
+
+    def _is_directory(self, user: str, server: str, segments: tuple[str, ...]) -> bool:
+        """Whether a folder exists; a concurrent launch may have just created it."""
+        response = self._contents(
+            "GET", user, server, segments, "look at a folder", params={"content": "0"}
+        )
+        return response.status_code == 200 and response.json().get("type") == "directory"
 
     def write_notebook(
         self,
@@ -330,7 +394,6 @@ class HubClient:
                         "upload-failed",
                         f"Could not name the notebook (the server answered "
                         f"{response.status_code})",
-                        written=[],
                     )
         except BaseException:
             self._discard(user, server, (*directory, temporary))
@@ -340,7 +403,6 @@ class HubClient:
             "no-free-name",
             f"'{filename}' and its {MAX_FREE_NAME_TRIES - 1} numbered variants all exist in "
             "that folder; choose another filename or directory",
-            written=[],
         )
 
     def _put_notebook(
@@ -351,7 +413,6 @@ class HubClient:
             raise LauncherProblem(
                 "upload-failed",
                 f"Could not write the notebook (the server answered {response.status_code})",
-                written=[],
             )
 
     def _discard(self, user: str, server: str, segments: tuple[str, ...]) -> None:

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from . import notebooks
 from .config import Settings
 from .hub import HubClient, ProgressCallback
+from .locks import folder_lock
 from .paths import NotebookTarget
 from .problems import LauncherProblem
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked request: what to write, where, and for whom."""
+
+    kind: str
+    user: str
+    target: NotebookTarget
+    notebook: dict[str, Any]
+    base: str
 
 
 class Launcher:
@@ -34,39 +47,73 @@ class Launcher:
             return origin.rstrip("/") + base
         return base
 
-    def lab_url(
-        self,
-        base: str,
-        user: str,
-        target: NotebookTarget,
-        filename: str,
-        server: str = "",
-    ) -> str:
-        server_part = f"/{quote(server, safe='')}" if server else ""
+    def lab_url(self, base: str, user: str, target: NotebookTarget, filename: str) -> str:
+        server_part = f"/{quote(target.server, safe='')}" if target.server else ""
         path = "/".join(quote(s, safe="") for s in (*target.directory, filename))
         return (
             f"{base}/user/{quote(user, safe='')}{server_part}/lab/workspaces/"
             f"{quote(target.workspace, safe='')}/tree/{path}"
         )
 
-    def launch(
-        self,
-        kind: str,
-        body: dict[str, Any],
-        user: str,
-        origin: str | None = None,
-        on_progress: ProgressCallback | None = None,
-    ) -> str:
-        """Launch the notebook of `kind` for `user` and return the URL that opens it."""
+    def prepare(
+        self, kind: str, body: dict[str, Any], user: str, origin: str | None = None
+    ) -> Plan:
+        """Everything the request controls, checked before the first call to the hub."""
         target = NotebookTarget.from_request(body["notebook"])
         base = self.public_base(origin)
-        notebook = notebooks.build(kind, body)
-        server = ""
-        if not self.hub.start_server(user, server):
+        try:
+            notebook = notebooks.build(kind, body)
+        except ValueError as error:
+            raise LauncherProblem("invalid-setup", str(error)[:300]) from None
+        return Plan(kind, user, target, notebook, base)
+
+    def run(self, plan: Plan, on_progress: ProgressCallback | None = None) -> str:
+        """Start the server, write the notebook and return the URL that opens it."""
+        try:
+            try:
+                written = self._write(plan, on_progress)
+            except LauncherProblem as problem:
+                if problem.code != "server-gone":
+                    raise
+                # The hub can take a server that just died for a running one; once.
+                log.info("server of %s was gone; starting it again", plan.user)
+                written = self._write(plan, on_progress)
+        except LauncherProblem as problem:
+            if "written" in problem.ext:
+                problem.detail += (
+                    f"; the folder '{problem.ext['written']['directory']}' may have been "
+                    "created, no notebook was written"
+                )
+            raise
+        folder = "/".join(plan.target.directory)
+        log.info("launched %s for %s as %s/%s", plan.kind, plan.user, folder, written)
+        return self.lab_url(plan.base, plan.user, plan.target, written)
+
+    def _write(self, plan: Plan, on_progress: ProgressCallback | None) -> str:
+        user, target = plan.user, plan.target
+        self._start(user, target.server, on_progress)
+        try:
+            self.hub.make_directories(user, target.server, target.directory)
+            with folder_lock(self.settings.lock_dir, user, target.server, *target.directory):
+                return self.hub.write_notebook(
+                    user,
+                    target.server,
+                    target.directory,
+                    target.filename,
+                    plan.notebook,
+                    overwrite=target.overwrite,
+                )
+        except LauncherProblem as problem:
+            problem.ext["written"] = {"directory": "/".join(target.directory), "notebook": None}
+            raise
+
+    def _start(self, user: str, server: str, on_progress: ProgressCallback | None) -> None:
+        try:
+            ready = self.hub.start_server(user, server)
+        except LauncherProblem as problem:
+            if problem.code != "user-not-on-hub" or not self.settings.create_users:
+                raise
+            self.hub.create_user(user)
+            ready = self.hub.start_server(user, server)
+        if not ready:
             self.hub.wait_until_ready(user, server, on_progress)
-        self.hub.make_directories(user, server, target.directory)
-        written = self.hub.write_notebook(
-            user, server, target.directory, target.filename, notebook, overwrite=target.overwrite
-        )
-        log.info("launched %s for %s as %s", kind, user, "/".join((*target.directory, written)))
-        return self.lab_url(base, user, target, written, server)

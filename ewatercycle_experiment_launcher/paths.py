@@ -73,6 +73,7 @@ class NotebookTarget:
     filename: str
     workspace: str
     overwrite: bool = False
+    server: str = ""
 
     @classmethod
     def from_request(cls, notebook: dict[str, Any]) -> NotebookTarget:
@@ -84,4 +85,7 @@ class NotebookTarget:
         workspace = (
             secrets.token_hex(16) if workspace is None else check_name("workspace", workspace)
         )
-        return cls(directory, filename, workspace, bool(notebook.get("overwrite", False)))
+        server = notebook.get("server") or ""
+        if server:
+            check_name("server", server)
+        return cls(directory, filename, workspace, bool(notebook.get("overwrite", False)), server)

@@ -16,7 +16,9 @@ TYPE_PREFIX = "urn:ewatercycle:experiment-launcher:problem:"
 # code: (status, title)
 CATALOGUE: dict[str, tuple[int, str]] = {
     "invalid-path": (400, "Invalid notebook path"),
+    "invalid-setup": (400, "Unusable experiment setup"),
     "missing-origin": (400, "Origin header required"),
+    "server-refused": (400, "JupyterHub refused the server"),
     "unauthorized": (401, "Unauthorized"),
     "user-not-on-hub": (409, "User unknown to the hub"),
     "no-free-name": (409, "No free file name"),

@@ -44,3 +44,20 @@ def launcher(hub, tmp_path_factory):
     ).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def make_user():
+    """Creates OS users (logged in to `hub` when one is given) and removes them at the end."""
+    created = []
+
+    def make(hub=None, prefix: str = "elt") -> OSUser:
+        user = OSUser.create(prefix)
+        created.append(user)
+        if hub is not None:
+            hub.login(user)
+        return user
+
+    yield make
+    for user in created:
+        user.remove()

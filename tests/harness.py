@@ -125,6 +125,8 @@ class Hub:
     workdir: Path
     extra_config: str = ""
     roles_override: list[dict[str, Any]] | None = None
+    # name -> scopes: more launcher-like services, e.g. with a scope left out
+    extra_services: dict[str, list[str]] = field(default_factory=dict)
     token: str = field(default_factory=lambda: secrets.token_hex(32))
     harness_token: str = field(default_factory=lambda: secrets.token_hex(32))
     port: int = field(default_factory=free_port)
@@ -143,6 +145,11 @@ class Hub:
         if self.roles_override is not None:
             roles = self.roles_override
         services.append({"name": HARNESS_SERVICE, "api_token": self.harness_token})
+        self.service_tokens = {}
+        for name, scopes in self.extra_services.items():
+            self.service_tokens[name] = secrets.token_hex(32)
+            services.append({"name": name, "api_token": self.service_tokens[name]})
+            roles.append({"name": name, "scopes": scopes, "services": [name]})
         roles.append(
             {
                 "name": HARNESS_SERVICE,
@@ -180,7 +187,11 @@ class Hub:
 
     def start(self) -> Hub:
         config = self.write_config()
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": str(ROOT),
+        }
         log = open(self.workdir / "jupyterhub.log", "ab")
         self.process = subprocess.Popen(
             [str(BIN / "jupyterhub"), "-f", str(config)],
@@ -240,6 +251,19 @@ class Hub:
             time.sleep(0.2)
         raise TimeoutError(f"server of {user} did not stop")
 
+    def wait_until_no_spawn_pending(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            users = self.admin("GET", "/users").json()
+            if not any(
+                server.get("pending") == "spawn"
+                for user in users
+                for server in (user.get("servers") or {}).values()
+            ):
+                return
+            time.sleep(0.2)
+        raise TimeoutError("spawns still pending")
+
     def contents(self, user: str, path: str, server: str = "", **params: Any) -> requests.Response:
         """Read from the user's server through the proxy, as the tests' own service."""
         server_part = f"{quote(server, safe='')}/" if server else ""
@@ -253,6 +277,24 @@ class Hub:
 
     def home(self, user: str) -> Path:
         return self.workdir / "home" / user
+
+    @property
+    def script_path(self) -> Path:
+        return self.workdir / "spawner-script.json"
+
+    def script(self, user: str, **behaviour: Any) -> None:
+        """Tell a `ScriptedSpawner` hub how to start and stop `user`'s servers."""
+        path = self.script_path
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[user] = behaviour
+        path.write_text(json.dumps(data))
+
+    def scripted_config(self) -> str:
+        return (
+            "c.JupyterHub.spawner_class = 'tests.hub_spawners.ScriptedSpawner'\n"
+            f"c.ScriptedSpawner.script = {str(self.script_path)!r}\n"
+            f"c.ScriptedSpawner.home_dir_template = '{self.workdir}/home/{{username}}'\n"
+        )
 
 
 @dataclass

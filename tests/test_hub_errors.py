@@ -46,12 +46,29 @@ def test_timeout(hub, requests_mock):
 
 
 def test_server_error_is_summarised(hub, requests_mock):
-    requests_mock.post(
-        f"{API}/users/u/server", status_code=500, json={"message": "database is locked"}
-    )
-    problem = problem_of(lambda: hub.start_server("u"))
+    requests_mock.get(f"{API}/users/u", status_code=503, json={"message": "database is locked"})
+    problem = problem_of(lambda: hub.server_state("u"))
     assert (problem.code, problem.status) == ("hub-error", 502)
     assert "database is locked" in problem.detail
+
+
+def test_failed_start_says_why_from_the_progress_stream(hub, requests_mock):
+    requests_mock.post(f"{API}/users/u/server", status_code=500, json={"message": "Error"})
+    requests_mock.get(
+        f"{API}/users/u/server/progress",
+        text='data: {"progress": 100, "failed": true, "message": "Spawn failed: disk full"}\n\n',
+        headers={"Content-Type": "text/event-stream"},
+    )
+    problem = problem_of(lambda: hub.start_server("u"))
+    assert (problem.code, problem.status) == ("spawn-failed", 502)
+    assert "disk full" in problem.detail
+
+
+def test_failed_start_without_progress_quotes_the_hub(hub, requests_mock):
+    requests_mock.post(f"{API}/users/u/server", status_code=500, json={"message": "no room"})
+    requests_mock.get(f"{API}/users/u/server/progress", exc=requests.ConnectionError)
+    problem = problem_of(lambda: hub.start_server("u"))
+    assert problem.code == "spawn-failed" and "no room" in problem.detail
 
 
 def test_html_error_page_is_not_echoed(hub, requests_mock):

@@ -8,14 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 import connexion
-from flask import current_app
+from flask import Response, current_app, stream_with_context
 
+from ..events import MEDIA_TYPE, launch_events, wants_events
 from ..launch import Launcher
 
 JSON = {"Content-Type": "application/json"}
 
 
-def launch(kind: str, body: dict[str, Any], user: str) -> tuple[dict[str, str], int, dict]:
+def launch(kind: str, body: dict[str, Any], user: str) -> Any:
     launcher: Launcher = current_app.extensions["launcher"]
-    origin = connexion.request.headers.get("origin")
-    return {"location": launcher.launch(kind, body, user, origin)}, 200, JSON
+    headers = connexion.request.headers
+    plan = launcher.prepare(kind, body, user, headers.get("origin"))
+    if wants_events(headers.get("accept")):
+        return Response(
+            stream_with_context(launch_events(launcher, plan)),
+            mimetype=MEDIA_TYPE,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return {"location": launcher.run(plan)}, 200, JSON

@@ -7,5 +7,5 @@ from typing import Any
 from . import launch
 
 
-def post(body: dict[str, Any], user: str) -> tuple[dict[str, str], int, dict]:
+def post(body: dict[str, Any], user: str) -> Any:
     return launch("assessment", body, user)

@@ -105,7 +105,7 @@ are pointed at them; edit `config` in the next cells for anything else.
 """
 )
 
-CONFIG_HELPERS = Code(
+CONFIG_FUNCTIONS = Code(
     '''
 def read_config(path, config_format):
     if config_format == "ini":
@@ -357,7 +357,7 @@ def steps(setup: dict, recording: bool, config_tweaks: tuple[Step, ...] = ()) ->
         FETCH,
         DATAFILES,
         CONFIG_TEXT,
-        CONFIG_HELPERS,
+        CONFIG_FUNCTIONS,
         CONFIG,
         *config_tweaks,
         WRITE_CONFIG,

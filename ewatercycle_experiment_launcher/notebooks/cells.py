@@ -108,4 +108,4 @@ def _top_module(statement: str) -> str:
 
 
 def _ordered(statements: list[str]) -> list[str]:
-    return sorted(statements, key=lambda line: (line.startswith("from "), line.split()[1]))
+    return sorted(statements, key=lambda line: (line.startswith("from "), line.split()[1].lower()))
