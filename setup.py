@@ -23,6 +23,8 @@ setup(
         "gunicorn>=22",
         "requests>=2.31",
         "nbformat>=5.9",
+        "limits>=4",
+        "prometheus-client>=0.20",
         "python-pam>=2.0",
         "anyio>=4",
     ],

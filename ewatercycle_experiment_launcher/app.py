@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 
+from a2wsgi import WSGIMiddleware
 from connexion import FlaskApp
 from connexion.exceptions import Unauthorized
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from starlette.middleware.cors import CORSMiddleware
 
+from . import auth
+from .accesslog import AccessLogMiddleware
 from .config import Settings
 from .launch import Launcher
 from .problems import TYPE_PREFIX
@@ -37,7 +44,19 @@ def _unauthorized(_request: ConnexionRequest, exc: Exception) -> ConnexionRespon
     )
 
 
+def _configure_logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("ewatercycle_experiment_launcher").setLevel(
+        os.environ.get("LAUNCHER_LOG_LEVEL", "INFO").upper()
+    )
+
+
 def create_app(settings: Settings, launcher: Launcher | None = None) -> FlaskApp:
+    _configure_logging()
+    launcher = launcher or Launcher(settings)
+    auth.install(auth.Authenticator(settings, launcher.hub))
     app = FlaskApp(__name__)
     app.add_api(
         SPEC,
@@ -49,5 +68,19 @@ def create_app(settings: Settings, launcher: Launcher | None = None) -> FlaskApp
         ),
     )
     app.add_error_handler(Unauthorized, _unauthorized)
-    app.app.extensions["launcher"] = launcher or Launcher(settings)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=True,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            expose_headers=["Retry-After"],
+        )
+    app.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.app.extensions["launcher"] = launcher
+    # Launches wait on the hub, not on the CPU: give every request in flight a thread
+    # instead of the 10 that Connexion's Flask bridge has by default.
+    app._middleware_app.asgi_app = WSGIMiddleware(app.app.wsgi_app, workers=settings.threads)
     return app

@@ -1,22 +1,36 @@
-"""HTTP Basic authentication checked against the host's accounts with PAM."""
+"""Who is calling: HTTP Basic checked with PAM, or the caller's own JupyterHub token.
+
+Connexion calls the module-level functions named in the spec's security schemes on its
+event loop, so every blocking check (PAM, the hub) runs in threads of its own: a failed
+PAM check sleeps ~3 s and must not hold the threads that serve everyone else.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-import os
+import secrets
+import time
+from typing import Any
 
 import anyio
 import anyio.to_thread
 import pam
+from connexion.exceptions import OAuthProblem
+from connexion.security import NO_VALUE
+from limits import parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from .config import Settings
+from .hub import HubClient
+from .problems import LauncherProblem
 
 log = logging.getLogger(__name__)
 
-PAM_SERVICE = os.environ.get("LAUNCHER_PAM_SERVICE", "login")
-# PAM checks get their own threads: a failed check sleeps ~3 s (pam_faildelay) and must
-# not hold the threads that serve requests.
 PAM_THREADS = 32
-
-_limiter: anyio.CapacityLimiter | None = None
+CACHE_LIMIT = 10_000
 
 
 def normalize_username(username: str) -> str:
@@ -24,7 +38,7 @@ def normalize_username(username: str) -> str:
     return username.strip().lower()
 
 
-def pam_check(username: str, password: str, service: str = PAM_SERVICE) -> bool:
+def pam_check(username: str, password: str, service: str = "login") -> bool:
     """Authenticate and run account management, so expired or locked accounts fail too.
 
     A fresh PAM handle per check: python-pam keeps state on the object, which must not be
@@ -48,13 +62,139 @@ def _utf8(password: str) -> str:
         return password
 
 
-async def basic_auth(username: str, password: str) -> dict | None:
-    """Connexion's `x-basicInfoFunc`; runs on the event loop, so PAM is offloaded."""
-    global _limiter
-    if _limiter is None:
-        _limiter = anyio.CapacityLimiter(PAM_THREADS)
-    name = normalize_username(username)
-    if not name or not password:
-        return None
-    ok = await anyio.to_thread.run_sync(pam_check, name, _utf8(password), limiter=_limiter)
-    return {"sub": name} if ok else None
+class _ExpiringCache:
+    """Remembers a verified credential for a short while, under a keyed hash of it, so
+    that neither a password nor a token is ever kept."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._key = secrets.token_bytes(32)
+        self._entries: dict[bytes, tuple[float, str]] = {}
+
+    def _digest(self, *parts: str) -> bytes:
+        return hmac.new(self._key, "\0".join(parts).encode("utf-8"), hashlib.sha256).digest()
+
+    def get(self, *parts: str) -> str | None:
+        entry = self._entries.get(self._digest(*parts))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, value: str, *parts: str) -> None:
+        if self.seconds <= 0:
+            return
+        now = time.monotonic()
+        if len(self._entries) >= CACHE_LIMIT:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+            if len(self._entries) >= CACHE_LIMIT:
+                self._entries.clear()
+        self._entries[self._digest(*parts)] = (now + self.seconds, value)
+
+
+class Authenticator:
+    """The checks, their caches and the failed-login limits of one application."""
+
+    def __init__(self, settings: Settings, hub: HubClient) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.logins = _ExpiringCache(settings.login_cache_seconds)
+        self.tokens = _ExpiringCache(settings.token_cache_seconds)
+        storage = settings.ratelimit_storage
+        if not storage.startswith("async+"):
+            storage = "async+" + storage
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        self.per_user = parse(settings.failed_login_limit_user)
+        self.per_address = parse(settings.failed_login_limit_address)
+        self._pam_threads: anyio.CapacityLimiter | None = None
+        self._hub_threads: anyio.CapacityLimiter | None = None
+
+    async def _refuse_if_limited(self, name: str, address: str) -> None:
+        for limit, scope, key in (
+            (self.per_user, "user", name),
+            (self.per_address, "address", address),
+        ):
+            if not await self.limiter.test(limit, "failed-login", scope, key):
+                stats = await self.limiter.get_window_stats(limit, "failed-login", scope, key)
+                retry_after = max(1, int(stats.reset_time - time.time()) + 1)
+                raise LauncherProblem(
+                    "too-many-failed-logins",
+                    f"Too many failed logins for this {scope}; try again in {retry_after} s",
+                    headers={"Retry-After": str(retry_after)},
+                )
+
+    async def basic(self, username: str, password: str, address: str) -> dict[str, Any] | None:
+        if "pam" not in self.settings.auth_methods:
+            raise OAuthProblem(
+                detail="Basic authentication is not enabled here: use a JupyterHub token"
+            )
+        name = normalize_username(username)
+        password = _utf8(password)
+        if not name or not password:
+            return None
+        if self.logins.get(name, password):
+            return {"sub": name}
+        await self._refuse_if_limited(name, address)
+        if self._pam_threads is None:
+            self._pam_threads = anyio.CapacityLimiter(PAM_THREADS)
+        ok = await anyio.to_thread.run_sync(
+            pam_check, name, password, self.settings.pam_service, limiter=self._pam_threads
+        )
+        if not ok:
+            await self.limiter.hit(self.per_user, "failed-login", "user", name)
+            await self.limiter.hit(self.per_address, "failed-login", "address", address)
+            return None
+        self.logins.put(name, name, password)
+        return {"sub": name}
+
+    async def token(self, token: str) -> dict[str, Any] | None:
+        if "token" not in self.settings.auth_methods or not token:
+            return NO_VALUE
+        name = self.tokens.get(token)
+        if name is None:
+            if self._hub_threads is None:
+                self._hub_threads = anyio.CapacityLimiter(PAM_THREADS)
+            name = await anyio.to_thread.run_sync(
+                self.hub.identify, token, limiter=self._hub_threads
+            )
+            if name is None:
+                return None
+            self.tokens.put(name, token)
+        return {"sub": name}
+
+
+_current: Authenticator | None = None
+
+
+def install(authenticator: Authenticator) -> None:
+    """Make `authenticator` the one the spec's security functions use (one per process)."""
+    global _current
+    _current = authenticator
+
+
+def _authenticator() -> Authenticator:
+    if _current is None:
+        raise RuntimeError("no Authenticator installed; build the app with create_app()")
+    return _current
+
+
+def _address(request: Any) -> str:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
+async def basic_auth(username: str, password: str, request: Any = None) -> dict | None:
+    """`x-basicInfoFunc` of the spec."""
+    return await _authenticator().basic(username, password, _address(request))
+
+
+async def hub_token(apikey: str, required_scopes: Any = None) -> dict | None:
+    """`x-apikeyInfoFunc`: the Authorization header as `token <JupyterHub API token>`."""
+    scheme, _, token = (apikey or "").partition(" ")
+    if scheme.lower() != "token":
+        return NO_VALUE
+    return await _authenticator().token(token.strip())
+
+
+async def bearer_token(token: str, required_scopes: Any = None) -> dict | None:
+    """`x-bearerInfoFunc`: the same JupyterHub token as `Bearer <token>`."""
+    return await _authenticator().token(token.strip())

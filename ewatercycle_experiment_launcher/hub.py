@@ -94,7 +94,7 @@ class HubClient:
         method: str,
         url: str,
         *,
-        scope: str,
+        scope: str | None,
         what: str,
         server_errors: bool = True,
         contents: bool = False,
@@ -114,7 +114,7 @@ class HubClient:
                 "hub-unreachable", f"Could not connect to JupyterHub to {what}"
             ) from None
         # The hub itself answers a contents call with an HTML 403 when no server is there.
-        if response.status_code == 403 and (_is_json(response) or not contents):
+        if scope and response.status_code == 403 and (_is_json(response) or not contents):
             raise LauncherProblem(
                 "hub-permission",
                 f"JupyterHub refused to let the launcher {what}: its token needs the "
@@ -139,6 +139,43 @@ class HubClient:
         if server:
             prefix += f"{_q(server)}/"
         return f"{prefix}api/contents/{_qpath(segments)}"
+
+    # -- health -----------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """Whether the hub answers and accepts the launcher's token."""
+        report: dict[str, Any] = {"status": "ok", "hub": "reachable", "token": "valid"}
+        try:
+            response = self._call("GET", f"{self.api_url}/user", scope=None, what="check health")
+        except LauncherProblem as problem:
+            return {"status": "unhealthy", "hub": problem.code, "token": "unknown"}
+        if response.status_code in (401, 403):
+            report.update(status="unhealthy", token="rejected")
+        elif response.status_code != 200:
+            report.update(status="unhealthy", hub=f"answered {response.status_code}")
+        return report
+
+    # -- callers ----------------------------------------------------------------------
+
+    def identify(self, token: str) -> str | None:
+        """The name of the hub user who owns `token`, or None when the hub rejects it."""
+        response = self._call(
+            "GET",
+            f"{self.api_url}/user",
+            scope=None,
+            what="check the caller's token",
+            headers={"Authorization": f"token {token}"},
+        )
+        if response.status_code in (401, 403, 404):
+            return None
+        if response.status_code != 200:
+            raise LauncherProblem(
+                "hub-error", f"JupyterHub answered {response.status_code} to checking a token"
+            )
+        model = response.json()
+        if model.get("kind", "user") != "user" or not model.get("name"):
+            return None
+        return str(model["name"])
 
     # -- servers ----------------------------------------------------------------------
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from . import notebooks
+from . import metrics, notebooks
 from .config import Settings
 from .hub import HubClient, ProgressCallback
 from .locks import folder_lock
@@ -59,16 +60,21 @@ class Launcher:
         self, kind: str, body: dict[str, Any], user: str, origin: str | None = None
     ) -> Plan:
         """Everything the request controls, checked before the first call to the hub."""
-        target = NotebookTarget.from_request(body["notebook"])
-        base = self.public_base(origin)
         try:
-            notebook = notebooks.build(kind, body)
-        except ValueError as error:
-            raise LauncherProblem("invalid-setup", str(error)[:300]) from None
+            target = NotebookTarget.from_request(body["notebook"])
+            base = self.public_base(origin)
+            try:
+                notebook = notebooks.build(kind, body)
+            except ValueError as error:
+                raise LauncherProblem("invalid-setup", str(error)[:300]) from None
+        except LauncherProblem as problem:
+            metrics.LAUNCHES.labels(kind, problem.code).inc()
+            raise
         return Plan(kind, user, target, notebook, base)
 
     def run(self, plan: Plan, on_progress: ProgressCallback | None = None) -> str:
         """Start the server, write the notebook and return the URL that opens it."""
+        started = time.perf_counter()
         try:
             try:
                 written = self._write(plan, on_progress)
@@ -84,7 +90,14 @@ class Launcher:
                     f"; the folder '{problem.ext['written']['directory']}' may have been "
                     "created, no notebook was written"
                 )
+            self._count(plan.kind, problem.code, started)
+            if problem.code in metrics.UPSTREAM_CODES:
+                metrics.UPSTREAM_ERRORS.labels(problem.code).inc()
             raise
+        except Exception:
+            self._count(plan.kind, "internal-error", started)
+            raise
+        self._count(plan.kind, "success", started)
         folder = "/".join(plan.target.directory)
         log.info("launched %s for %s as %s/%s", plan.kind, plan.user, folder, written)
         return self.lab_url(plan.base, plan.user, plan.target, written)
@@ -116,4 +129,10 @@ class Launcher:
             self.hub.create_user(user)
             ready = self.hub.start_server(user, server)
         if not ready:
-            self.hub.wait_until_ready(user, server, on_progress)
+            with metrics.SPAWN_WAIT.time():
+                self.hub.wait_until_ready(user, server, on_progress)
+
+    @staticmethod
+    def _count(kind: str, outcome: str, started: float) -> None:
+        metrics.LAUNCHES.labels(kind, outcome).inc()
+        metrics.LAUNCH_DURATION.labels(kind, outcome).observe(time.perf_counter() - started)

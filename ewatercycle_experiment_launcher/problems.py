@@ -23,6 +23,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "user-not-on-hub": (409, "User unknown to the hub"),
     "no-free-name": (409, "No free file name"),
     "spawn-limit": (429, "Too many servers starting"),
+    "too-many-failed-logins": (429, "Too many failed logins"),
     "hub-unreachable": (502, "JupyterHub unreachable"),
     "hub-error": (502, "JupyterHub error"),
     "hub-permission": (502, "Launcher lacks a permission on the hub"),

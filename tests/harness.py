@@ -153,7 +153,7 @@ class Hub:
         roles.append(
             {
                 "name": HARNESS_SERVICE,
-                "scopes": ["admin:users", "admin:servers", "access:servers"],
+                "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"],
                 "services": [HARNESS_SERVICE],
             }
         )
