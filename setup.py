@@ -28,8 +28,12 @@ setup(
         "python-pam>=2.0",
         "anyio>=4",
     ],
+    entry_points={
+        "console_scripts": [
+            "ewatercycle-experiment-launcher = ewatercycle_experiment_launcher.cli:main",
+        ]
+    },
     classifiers=[
-        "License :: OSI Approved :: Apache Software License",
         "Programming Language :: Python :: 3",
         "Framework :: Jupyter :: JupyterHub",
     ],

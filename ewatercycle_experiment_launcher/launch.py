@@ -56,6 +56,18 @@ class Launcher:
             f"{quote(target.workspace, safe='')}/tree/{path}"
         )
 
+    def preview(self, kind: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The file name and notebook a launch would write, without touching the hub."""
+        target = NotebookTarget.from_request(body["notebook"])
+        return target.filename, self._build(kind, body)
+
+    @staticmethod
+    def _build(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return notebooks.build(kind, body)
+        except ValueError as error:
+            raise LauncherProblem("invalid-setup", str(error)[:300]) from None
+
     def prepare(
         self, kind: str, body: dict[str, Any], user: str, origin: str | None = None
     ) -> Plan:
@@ -63,10 +75,7 @@ class Launcher:
         try:
             target = NotebookTarget.from_request(body["notebook"])
             base = self.public_base(origin)
-            try:
-                notebook = notebooks.build(kind, body)
-            except ValueError as error:
-                raise LauncherProblem("invalid-setup", str(error)[:300]) from None
+            notebook = self._build(kind, body)
         except LauncherProblem as problem:
             metrics.LAUNCHES.labels(kind, problem.code).inc()
             raise

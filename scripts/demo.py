@@ -6,6 +6,7 @@ Run as root (it creates a throw-away account that PAM checks): `make demo`.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -59,12 +60,16 @@ def main() -> int:
             f"curl -u {shlex.quote(user.name + ':' + user.password)} "
             f"-H 'Content-Type: application/json' -d {shlex.quote(body)} {launcher.url}/hello"
         )
+        print("Launching a first notebook ...", flush=True)
+        first = launcher.post("/hello", json.loads(body), user.auth)
+        first.raise_for_status()
         print(
             f"\nJupyterHub:  {hub.url}/  (log in as {user.name} / {user.password})\n"
             f"Swagger UI:  {launcher.url}/ui/  (Authorize with the same account)\n"
-            f"Launch a notebook:\n  {curl}\n"
-            "Open the returned location in a browser logged in to the hub.\n"
-            "Ctrl-C stops the hub and the launcher and removes the demo account.",
+            f"Launch another notebook:\n  {curl}\n"
+            "Ctrl-C stops the hub and the launcher and removes the demo account.\n"
+            f"Open this in a browser and log in as {user.name} / {user.password}:\n"
+            f"{first.json()['location']}",
             flush=True,
         )
         while not stop.wait(1):

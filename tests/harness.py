@@ -108,13 +108,23 @@ class OSUser:
         return (self.name, self.password)
 
 
-def example_services(token: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The services and roles of the example config, with `token` as the launcher's."""
-    config = PyFileConfigLoader(EXAMPLE_CONFIG.name, path=str(ROOT)).load_config()
+def example_services(
+    token: str, example: Path = EXAMPLE_CONFIG, hub_url: str = ""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The services and roles of an example config, with `token` as the launcher's, and
+    the addresses in it moved to free ports of this test run."""
+    config = PyFileConfigLoader(example.name, path=str(example.parent)).load_config()
     services = [dict(s) for s in config.JupyterHub.services]
     for service in services:
         if service["name"] == LAUNCHER_SERVICE:
             service["api_token"] = token
+            if "url" in service:
+                service["url"] = f"http://127.0.0.1:{free_port()}"
+            if "JUPYTERHUB_INTERNAL_URL" in service.get("environment", {}):
+                service["environment"] = {
+                    **service["environment"],
+                    "JUPYTERHUB_INTERNAL_URL": hub_url,
+                }
     return services, [dict(r) for r in config.JupyterHub.load_roles]
 
 
@@ -127,6 +137,7 @@ class Hub:
     roles_override: list[dict[str, Any]] | None = None
     # name -> scopes: more launcher-like services, e.g. with a scope left out
     extra_services: dict[str, list[str]] = field(default_factory=dict)
+    example: Path = EXAMPLE_CONFIG
     token: str = field(default_factory=lambda: secrets.token_hex(32))
     harness_token: str = field(default_factory=lambda: secrets.token_hex(32))
     port: int = field(default_factory=free_port)
@@ -141,7 +152,7 @@ class Hub:
         return f"{self.url}/hub/api"
 
     def write_config(self) -> Path:
-        services, roles = example_services(self.token)
+        services, roles = example_services(self.token, self.example, self.url)
         if self.roles_override is not None:
             roles = self.roles_override
         services.append({"name": HARNESS_SERVICE, "api_token": self.harness_token})

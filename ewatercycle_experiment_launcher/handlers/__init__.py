@@ -1,11 +1,14 @@
 """Operation handlers, resolved from the OpenAPI spec by `operationId`.
 
-They only read the request and hand it to the shared `Launcher`.
+They only read the request and hand it to the shared `Launcher`. The `Accept` header
+chooses the answer: the location (JSON), the launch as server-sent events, or only the
+notebook that would be launched (`application/x-ipynb+json`, nothing sent to the hub).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import connexion
 from flask import Response, current_app, stream_with_context
@@ -14,11 +17,22 @@ from ..events import MEDIA_TYPE, launch_events, wants_events
 from ..launch import Launcher
 
 JSON = {"Content-Type": "application/json"}
+NOTEBOOK = "application/x-ipynb+json"
 
 
 def launch(kind: str, body: dict[str, Any], user: str) -> Any:
     launcher: Launcher = current_app.extensions["launcher"]
     headers = connexion.request.headers
+    if NOTEBOOK in (headers.get("accept") or ""):
+        filename, notebook = launcher.preview(kind, body)
+        return (
+            notebook,
+            200,
+            {
+                "Content-Type": NOTEBOOK,
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            },
+        )
     plan = launcher.prepare(kind, body, user, headers.get("origin"))
     if wants_events(headers.get("accept")):
         return Response(
