@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +34,7 @@ SCOPE_CREATE_USER = "admin:users"
 
 MAX_FREE_NAME_TRIES = 100
 POLL_INTERVAL = 0.25
+PROGRESS_READ_TIMEOUT = 2.0
 
 
 def _q(segment: str) -> str:
@@ -86,6 +88,8 @@ class HubClient:
         self.session.mount("https://", adapter)
         self.session.headers["Authorization"] = f"token {settings.hub_token}"
         self.session.trust_env = False
+        # Requests for different users share this session: it must not carry cookies.
+        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -274,6 +278,15 @@ class HubClient:
         """Follow the hub's progress stream until the server is ready, bounded by the spawn
         timeout. The stream says why a spawn failed; the user model decides when it ends."""
         deadline = time.monotonic() + self.spawn_timeout
+        seen: set[str] = set()
+
+        def relay(event: dict[str, Any]) -> None:
+            # A reconnected stream repeats the events it already sent.
+            key = json.dumps(event, sort_keys=True)
+            if on_progress is not None and key not in seen:
+                seen.add(key)
+                on_progress(event)
+
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -281,7 +294,7 @@ class HubClient:
                     "spawn-timeout",
                     f"The server did not start within {self.spawn_timeout:g} s",
                 )
-            event = self._follow_progress(user, server, remaining, on_progress)
+            event = self._follow_progress(user, server, remaining, relay)
             if event.get("ready"):
                 return
             if event.get("failed"):
@@ -300,7 +313,10 @@ class HubClient:
         remaining: float,
         on_progress: ProgressCallback | None,
     ) -> dict[str, Any]:
-        """Read progress events until the last one; return it ({} if the stream ended)."""
+        """Read progress events until the last one; return it ({} if the stream ended).
+
+        Reads time out after a short while, since the hub's keep-alive comments would
+        keep a slow stream open past the spawn timeout; the caller then reconnects."""
         last: dict[str, Any] = {}
         try:
             with self._call(
@@ -309,10 +325,10 @@ class HubClient:
                 scope=SCOPE_READ,
                 what="follow the server's start",
                 stream=True,
-                timeout=(self.timeout, min(remaining, 10.0)),
+                timeout=(self.timeout, max(0.1, min(remaining, PROGRESS_READ_TIMEOUT))),
             ) as response:
                 if response.status_code != 200:
-                    return {}
+                    return last
                 for line in response.iter_lines(decode_unicode=True):
                     if not line or not line.startswith("data:"):
                         continue
@@ -329,7 +345,7 @@ class HubClient:
             if problem.code != "hub-timeout":
                 raise
         except requests.RequestException:
-            pass
+            pass  # a read timed out or the stream broke: the caller looks again
         return last
 
     # -- files --------------------------------------------------------------------------
