@@ -17,6 +17,8 @@ from .problems import LauncherProblem
 
 log = logging.getLogger(__name__)
 
+GONE_RETRIES = 4
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -85,14 +87,17 @@ class Launcher:
         """Start the server, write the notebook and return the URL that opens it."""
         started = time.perf_counter()
         try:
-            try:
-                written = self._write(plan, on_progress)
-            except LauncherProblem as problem:
-                if problem.code != "server-gone":
-                    raise
-                # The hub can take a server that just died for a running one; once.
+            for attempt in range(1, GONE_RETRIES + 1):
+                try:
+                    written = self._write(plan, on_progress)
+                    break
+                except LauncherProblem as problem:
+                    if problem.code != "server-gone" or attempt == GONE_RETRIES:
+                        raise
+                # The hub takes a server that just died for a running one until it
+                # notices; then a start brings up a new one.
                 log.info("server of %s was gone; starting it again", plan.user)
-                written = self._write(plan, on_progress)
+                time.sleep(attempt * 0.5)
         except LauncherProblem as problem:
             if "written" in problem.ext:
                 problem.detail += (
