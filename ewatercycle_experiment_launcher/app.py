@@ -19,7 +19,7 @@ from . import auth
 from .accesslog import AccessLogMiddleware
 from .config import Settings
 from .launch import Launcher
-from .problems import TYPE_PREFIX
+from .problems import TYPE_PREFIX, LauncherProblem
 
 SPEC = Path(__file__).with_name("openapi.yaml")
 REALM = "eWaterCycle experiment launcher"
@@ -42,6 +42,11 @@ def _unauthorized(_request: ConnexionRequest, exc: Exception) -> ConnexionRespon
         body=json.dumps(body),
         headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
     )
+
+
+def _undecodable(_request: ConnexionRequest, _exc: Exception) -> ConnexionResponse:
+    problem = LauncherProblem("invalid-body", "The request body is not UTF-8 text")
+    return problem.to_problem()
 
 
 def _configure_logging() -> None:
@@ -68,6 +73,7 @@ def create_app(settings: Settings, launcher: Launcher | None = None) -> FlaskApp
         ),
     )
     app.add_error_handler(Unauthorized, _unauthorized)
+    app.add_error_handler(UnicodeDecodeError, _undecodable)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

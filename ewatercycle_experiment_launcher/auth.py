@@ -7,11 +7,14 @@ PAM check sleeps ~3 s and must not hold the threads that serve everyone else.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -91,6 +94,29 @@ class _ExpiringCache:
         self._entries[self._digest(*parts)] = (now + self.seconds, value)
 
 
+class _Turns:
+    """At most `size` checks at a time per key, so that guesses sent at once are counted
+    one after the other instead of all passing the limit before the first has failed."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def __call__(self, key: str) -> AsyncIterator[None]:
+        semaphore, waiting = self._slots.get(key) or (asyncio.Semaphore(self.size), 0)
+        self._slots[key] = (semaphore, waiting + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, waiting = self._slots[key]
+            if waiting == 1:
+                del self._slots[key]
+            else:
+                self._slots[key] = (semaphore, waiting - 1)
+
+
 class Authenticator:
     """The checks, their caches and the failed-login limits of one application."""
 
@@ -105,6 +131,7 @@ class Authenticator:
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
         self.per_user = parse(settings.failed_login_limit_user)
         self.per_address = parse(settings.failed_login_limit_address)
+        self._per_user_turns = _Turns(1)
         self._pam_threads: anyio.CapacityLimiter | None = None
         self._hub_threads: anyio.CapacityLimiter | None = None
 
@@ -134,15 +161,21 @@ class Authenticator:
         if self.logins.get(name, password):
             return {"sub": name}
         await self._refuse_if_limited(name, address)
-        if self._pam_threads is None:
-            self._pam_threads = anyio.CapacityLimiter(PAM_THREADS)
-        ok = await anyio.to_thread.run_sync(
-            pam_check, name, password, self.settings.pam_service, limiter=self._pam_threads
-        )
-        if not ok:
-            await self.limiter.hit(self.per_user, "failed-login", "user", name)
-            await self.limiter.hit(self.per_address, "failed-login", "address", address)
-            return None
+        # One check at a time per name; not per address, where valid users would queue
+        # behind failing ones (the address limit's overshoot is bounded by PAM_THREADS).
+        async with self._per_user_turns(name):
+            if self.logins.get(name, password):
+                return {"sub": name}
+            await self._refuse_if_limited(name, address)
+            if self._pam_threads is None:
+                self._pam_threads = anyio.CapacityLimiter(PAM_THREADS)
+            ok = await anyio.to_thread.run_sync(
+                pam_check, name, password, self.settings.pam_service, limiter=self._pam_threads
+            )
+            if not ok:
+                await self.limiter.hit(self.per_user, "failed-login", "user", name)
+                await self.limiter.hit(self.per_address, "failed-login", "address", address)
+                return None
         self.logins.put(name, name, password)
         return {"sub": name}
 

@@ -303,7 +303,7 @@ class HubClient:
             if state and state.get("ready"):
                 return
             if not state or not state.get("pending"):
-                raise LauncherProblem("spawn-failed", "The server stopped before it was ready")
+                raise self._spawn_failure(user, server, "the server stopped before it was ready")
             time.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
 
     def _follow_progress(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -12,12 +13,24 @@ from . import metrics, notebooks
 from .config import Settings
 from .hub import HubClient, ProgressCallback
 from .locks import folder_lock
-from .paths import NotebookTarget
+from .paths import NotebookTarget, is_text
 from .problems import LauncherProblem
 
 log = logging.getLogger(__name__)
 
 GONE_RETRIES = 4
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,10 @@ class Launcher:
 
     @staticmethod
     def _build(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not all(is_text(value) for value in _strings(body)):
+            raise LauncherProblem(
+                "invalid-setup", "The request contains text that is not valid Unicode"
+            )
         try:
             return notebooks.build(kind, body)
         except ValueError as error:

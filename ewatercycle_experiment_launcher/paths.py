@@ -20,6 +20,8 @@ _FORBIDDEN = set("\\?#%")
 
 
 def _reason(segment: str) -> str | None:
+    if not is_text(segment):
+        return "is not valid Unicode text (a lone surrogate)"
     if segment == "":
         return "has an empty segment (leading, trailing or doubled '/')"
     folded = unicodedata.normalize("NFKC", segment)
@@ -37,6 +39,15 @@ def _reason(segment: str) -> str | None:
     if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
         return f"has a segment longer than {MAX_SEGMENT_BYTES} bytes"
     return None
+
+
+def is_text(value: str) -> bool:
+    """False for strings JSON can carry but UTF-8 cannot (lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _refuse(field: str, reason: str) -> LauncherProblem:

@@ -17,11 +17,13 @@ TYPE_PREFIX = "urn:ewatercycle:experiment-launcher:problem:"
 CATALOGUE: dict[str, tuple[int, str]] = {
     "invalid-path": (400, "Invalid notebook path"),
     "invalid-setup": (400, "Unusable experiment setup"),
+    "invalid-body": (400, "Unreadable request body"),
     "missing-origin": (400, "Origin header required"),
     "server-refused": (400, "JupyterHub refused the server"),
     "unauthorized": (401, "Unauthorized"),
     "user-not-on-hub": (409, "User unknown to the hub"),
     "no-free-name": (409, "No free file name"),
+    "unsupported-media-type": (415, "Unsupported media type"),
     "spawn-limit": (429, "Too many servers starting"),
     "too-many-failed-logins": (429, "Too many failed logins"),
     "hub-unreachable": (502, "JupyterHub unreachable"),

@@ -15,6 +15,7 @@ from flask import Response, current_app, stream_with_context
 
 from ..events import MEDIA_TYPE, launch_events, wants_events
 from ..launch import Launcher
+from ..problems import LauncherProblem
 
 JSON = {"Content-Type": "application/json"}
 NOTEBOOK = "application/x-ipynb+json"
@@ -23,6 +24,11 @@ NOTEBOOK = "application/x-ipynb+json"
 def launch(kind: str, body: dict[str, Any], user: str) -> Any:
     launcher: Launcher = current_app.extensions["launcher"]
     headers = connexion.request.headers
+    if not isinstance(body, dict):
+        # Connexion validates JSON bodies only; anything else arrives here unread.
+        raise LauncherProblem(
+            "unsupported-media-type", "The request body must be JSON (application/json)"
+        )
     if NOTEBOOK in (headers.get("accept") or ""):
         filename, notebook = launcher.preview(kind, body)
         return (
