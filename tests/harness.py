@@ -359,5 +359,11 @@ class LauncherServer:
         return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
 
     def post(self, path: str, body: Any, auth: tuple[str, str] | None, **kwargs: Any):
+        """POST as a client would; the answer is also kept for the suite's leak scan."""
         kwargs.setdefault("timeout", 120)
-        return requests.post(f"{self.url}{path}", json=body, auth=auth, **kwargs)
+        response = requests.post(f"{self.url}{path}", json=body, auth=auth, **kwargs)
+        if not kwargs.get("stream"):
+            with open(self.workdir / "responses.log", "a", encoding="utf-8") as log:
+                headers = "".join(f"{k}: {v}\n" for k, v in response.headers.items())
+                log.write(f"{response.status_code} POST {path}\n{headers}{response.text}\n")
+        return response
