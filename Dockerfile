@@ -33,6 +33,7 @@ RUN pip install /tmp/src "limits[async-redis]>=4" \
         --create-home --home-dir /home/launcher --shell /usr/sbin/nologin launcher
 
 ENV LAUNCHER_AUTH_METHODS=token \
+    MALLOC_ARENA_MAX=2 \
     WORKERS=2 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus-multiproc
 

@@ -1,13 +1,16 @@
 """Who is calling: HTTP Basic checked with PAM, or the caller's own JupyterHub token.
 
 Connexion calls the module-level functions named in the spec's security schemes on its
-event loop, so every blocking check (PAM, the hub) runs in threads of its own: a failed
-PAM check sleeps ~3 s and must not hold the threads that serve everyone else.
+event loop, so every blocking check (PAM, the hub) runs in threads of its own. PAM runs
+a few checks at a time (each is ~35 ms of CPU and ~16 MiB for the password hash), and
+the ~3 s delay PAM puts on a failure is waited out on the event loop, holding neither a
+PAM slot nor a thread that serves everyone else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import hashlib
 import hmac
 import logging
@@ -32,7 +35,7 @@ from .problems import LauncherProblem
 
 log = logging.getLogger(__name__)
 
-PAM_THREADS = 32
+HUB_THREADS = 32
 CACHE_LIMIT = 10_000
 
 
@@ -41,20 +44,40 @@ def normalize_username(username: str) -> str:
     return username.strip().lower()
 
 
-def pam_check(username: str, password: str, service: str = "login") -> bool:
+PAM_FAIL_DELAY = 10  # pam_set_item's item type, from <security/_pam_types.h>
+_DELAY_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p)
+
+
+def pam_check(username: str, password: str, service: str = "login") -> tuple[bool, float]:
     """Authenticate and run account management, so expired or locked accounts fail too.
 
-    A fresh PAM handle per check: python-pam keeps state on the object, which must not be
-    shared between threads.
+    Returns whether it passed and, when it did not, the failure delay PAM asks for:
+    libpam reports it to a callback instead of sleeping in this thread, so the caller can
+    wait it out without holding a PAM slot. A fresh PAM handle per check: python-pam
+    keeps state on the object, which must not be shared between threads.
     """
     handle = pam.pam()
+    delay = 0.0
+
+    @_DELAY_CALLBACK
+    def on_delay(_status: int, usec: int, _appdata: int) -> None:
+        nonlocal delay
+        delay = usec / 1e6
+
+    authenticate = handle.pam_authenticate
+
+    def authenticate_reporting_delay(pamh: Any, flags: int) -> int:
+        handle.pam_set_item(pamh, PAM_FAIL_DELAY, ctypes.cast(on_delay, ctypes.c_void_p))
+        return authenticate(pamh, flags)
+
+    handle.pam_authenticate = authenticate_reporting_delay
     try:
         ok = handle.authenticate(username, password, service=service, resetcreds=False)
     except ValueError:  # a NUL byte in the name or password
-        return False
+        return False, 0.0
     if not ok:
         log.info("PAM refused %r: %s", username, handle.reason)
-    return bool(ok)
+    return bool(ok), 0.0 if ok else delay
 
 
 def _utf8(password: str) -> str:
@@ -162,20 +185,22 @@ class Authenticator:
             return {"sub": name}
         await self._refuse_if_limited(name, address)
         # One check at a time per name; not per address, where valid users would queue
-        # behind failing ones (the address limit's overshoot is bounded by PAM_THREADS).
+        # behind failing ones (the address limit's overshoot is bounded by the PAM slots).
         async with self._per_user_turns(name):
             if self.logins.get(name, password):
                 return {"sub": name}
             await self._refuse_if_limited(name, address)
             if self._pam_threads is None:
-                self._pam_threads = anyio.CapacityLimiter(PAM_THREADS)
-            ok = await anyio.to_thread.run_sync(
+                self._pam_threads = anyio.CapacityLimiter(self.settings.pam_concurrency)
+            ok, delay = await anyio.to_thread.run_sync(
                 pam_check, name, password, self.settings.pam_service, limiter=self._pam_threads
             )
             if not ok:
                 await self.limiter.hit(self.per_user, "failed-login", "user", name)
                 await self.limiter.hit(self.per_address, "failed-login", "address", address)
-                return None
+        if not ok:
+            await anyio.sleep(delay)
+            return None
         self.logins.put(name, name, password)
         return {"sub": name}
 
@@ -185,7 +210,7 @@ class Authenticator:
         name = self.tokens.get(token)
         if name is None:
             if self._hub_threads is None:
-                self._hub_threads = anyio.CapacityLimiter(PAM_THREADS)
+                self._hub_threads = anyio.CapacityLimiter(HUB_THREADS)
             name = await anyio.to_thread.run_sync(
                 self.hub.identify, token, limiter=self._hub_threads
             )

@@ -34,7 +34,7 @@ SCOPE_CREATE_USER = "admin:users"
 
 MAX_FREE_NAME_TRIES = 100
 POLL_INTERVAL = 0.25
-PROGRESS_READ_TIMEOUT = 2.0
+PROGRESS_READ_TIMEOUT = 5.0
 
 
 def _q(segment: str) -> str:
@@ -315,9 +315,11 @@ class HubClient:
     ) -> dict[str, Any]:
         """Read progress events until the last one; return it ({} if the stream ended).
 
-        Reads time out after a short while, since the hub's keep-alive comments would
-        keep a slow stream open past the spawn timeout; the caller then reconnects."""
+        The hub's keep-alive comments (every 8 s) would keep a slow stream open past the
+        spawn timeout, so reads time out sooner, and the time left is checked on every
+        line; the caller then reconnects or gives up."""
         last: dict[str, Any] = {}
+        deadline = time.monotonic() + remaining
         try:
             with self._call(
                 "GET",
@@ -330,6 +332,8 @@ class HubClient:
                 if response.status_code != 200:
                     return last
                 for line in response.iter_lines(decode_unicode=True):
+                    if time.monotonic() > deadline:
+                        break
                     if not line or not line.startswith("data:"):
                         continue
                     try:

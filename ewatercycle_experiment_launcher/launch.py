@@ -101,20 +101,11 @@ class Launcher:
         return Plan(kind, user, target, notebook, base)
 
     def run(self, plan: Plan, on_progress: ProgressCallback | None = None) -> str:
-        """Start the server, write the notebook and return the URL that opens it."""
+        """Write the notebook, starting the server when it is not running, and return the
+        URL that opens it."""
         started = time.perf_counter()
         try:
-            for attempt in range(1, GONE_RETRIES + 1):
-                try:
-                    written = self._write(plan, on_progress)
-                    break
-                except LauncherProblem as problem:
-                    if problem.code != "server-gone" or attempt == GONE_RETRIES:
-                        raise
-                # The hub takes a server that just died for a running one until it
-                # notices; then a start brings up a new one.
-                log.info("server of %s was gone; starting it again", plan.user)
-                time.sleep(attempt * 0.5)
+            written = self._write(plan, on_progress)
         except LauncherProblem as problem:
             if "written" in problem.ext:
                 problem.detail += (
@@ -134,8 +125,28 @@ class Launcher:
         return self.lab_url(plan.base, plan.user, plan.target, written)
 
     def _write(self, plan: Plan, on_progress: ProgressCallback | None) -> str:
+        """Most launches find the server running: write first, start it only when the
+        write finds no server. Not for a named server: while it is not running, its URL
+        is inside the default server's, which answers instead. The hub can take a server
+        that just died for a running one until it notices, so starting and writing are
+        tried a few times."""
+        if plan.target.server:
+            self._start(plan.user, plan.target.server, on_progress)
+        attempt = 0
+        while True:
+            try:
+                return self._put(plan)
+            except LauncherProblem as problem:
+                if problem.code != "server-gone" or attempt == GONE_RETRIES:
+                    raise
+            if attempt:
+                log.info("server of %s was gone again; starting it once more", plan.user)
+                time.sleep(attempt * 0.5)
+            self._start(plan.user, plan.target.server, on_progress)
+            attempt += 1
+
+    def _put(self, plan: Plan) -> str:
         user, target = plan.user, plan.target
-        self._start(user, target.server, on_progress)
         try:
             self.hub.make_directories(user, target.server, target.directory)
             with folder_lock(self.settings.lock_dir, user, target.server, *target.directory):
@@ -148,7 +159,11 @@ class Launcher:
                     overwrite=target.overwrite,
                 )
         except LauncherProblem as problem:
-            problem.ext["written"] = {"directory": "/".join(target.directory), "notebook": None}
+            if problem.code != "server-gone":
+                problem.ext["written"] = {
+                    "directory": "/".join(target.directory),
+                    "notebook": None,
+                }
             raise
 
     def _start(self, user: str, server: str, on_progress: ProgressCallback | None) -> None:
