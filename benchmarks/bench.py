@@ -45,13 +45,12 @@ from ewatercycle_experiment_launcher.auth import pam_check
 from ewatercycle_experiment_launcher.config import Settings
 from ewatercycle_experiment_launcher.hub import HubClient
 from tests.harness import (
-    BIN,
     Hub,
     LauncherServer,
     OSUser,
     free_port,
+    start_logged,
     stop_process,
-    wait_for,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -107,8 +106,6 @@ class Options:
     keep_workdir: bool = False
     hub_log_level: str = "WARN"  # INFO logs every hub request with its duration
     # EXPERIMENTS, marked in the table, never the project's figures:
-    patches: tuple[str, ...] = ()  # proposed launcher changes (benchmarks/patches.py)
-    hub_trust_tokens: bool = False  # c.JupyterHub.trust_user_provided_tokens = True
     launcher_env: tuple[tuple[str, str], ...] = ()  # extra environment of our launchers
     variants: bool = True  # goals 1 and 4 also with LAUNCHER_LOGIN_CACHE_SECONDS=0
     log: Log = _stderr
@@ -183,17 +180,13 @@ class StandInServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> StandInServer:
-        log = open(self.workdir / "standin.log", "ab")
-        self.process = subprocess.Popen(
+        self.process = start_logged(
             [sys.executable, "-m", "benchmarks.standin_server", "--port", str(self.port)],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            logfile=self.workdir / "standin.log",
+            ready_url=f"{self.url}/api",
         )
-        log.close()
-        wait_for(f"{self.url}/api", timeout=30, process=self.process)
         return self
 
     def stop(self) -> None:
@@ -228,8 +221,7 @@ class OriginalServer:
             PATH=f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
         )
         self.logfile = self.workdir / f"original-{self.port}.log"
-        log = open(self.logfile, "ab")
-        self.process = subprocess.Popen(
+        self.process = start_logged(
             [
                 str(self.venv / "bin" / "gunicorn"),
                 "-w",
@@ -240,12 +232,9 @@ class OriginalServer:
             ],
             cwd=cwd,
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            logfile=self.logfile,
+            ready_url=f"{self.url}/openapi.json",
         )
-        log.close()
-        wait_for(f"{self.url}/openapi.json", timeout=60, process=self.process)
         version = requests.get(f"{self.url}/openapi.json", timeout=10).json()["info"]["version"]
         if version != "0.2.0":
             raise RuntimeError(f"expected the original 0.2.0, the server says {version}")
@@ -255,40 +244,6 @@ class OriginalServer:
         if self.process is not None:
             stop_process(self.process)
             self.process = None
-
-
-@dataclass
-class BenchLauncherServer(LauncherServer):
-    """`LauncherServer`, optionally serving `benchmarks.patches:app` (experiments only)."""
-
-    app: str = "ewatercycle_experiment_launcher.serve:app"
-
-    def start(self) -> BenchLauncherServer:
-        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
-        self.logfile = self.workdir / f"launcher-{self.port}.log"
-        log = open(self.logfile, "ab")
-        self.process = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "-k",
-                "uvicorn_worker.UvicornWorker",
-                "-w",
-                str(self.workers),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "5",
-                self.app,
-            ],
-            cwd=self.workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        wait_for(f"{self.url}/openapi.json", timeout=60, process=self.process)
-        return self
 
 
 def ensure_original_venv(venv: Path, log: Log = _stderr) -> Path:
@@ -634,11 +589,6 @@ class Bench:
                 f"c.JupyterHub.log_level = {self.o.hub_log_level!r}",
             ]
             + (["c.JupyterHub.tornado_settings = {'slow_spawn_timeout': 0}"] if pending else [])
-            + (
-                ["c.JupyterHub.trust_user_provided_tokens = True"]
-                if self.o.hub_trust_tokens
-                else []
-            )
         )
         hub.script_path.write_text(json.dumps({"*": {"start_delay": 0}}))
         return hub
@@ -668,10 +618,8 @@ class Bench:
     def launcher(self, hub: Hub, workers: int | None = None, **env: str) -> LauncherServer:
         workdir = self.workdir / f"launcher-{secrets.token_hex(3)}"
         workdir.mkdir()
-        if self.o.patches:
-            env = {"LAUNCHER_BENCH_PATCHES": ",".join(self.o.patches), **env}
         env = {**dict(self.o.launcher_env), **env}
-        server = BenchLauncherServer(
+        server = LauncherServer(
             workdir,
             {
                 "JUPYTERHUB_URL": hub.url,
@@ -680,7 +628,6 @@ class Bench:
                 **env,
             },
             workers=workers or self.o.workers,
-            app="benchmarks.patches:app" if self.o.patches else BenchLauncherServer.app,
         )
         server.start()
         # gunicorn answers once the first worker is up: wait for all of them, so that no
@@ -726,10 +673,6 @@ class Bench:
 
     def experiment_tag(self) -> str:
         parts = []
-        if self.o.patches:
-            parts.append("launcher patched: " + ",".join(self.o.patches))
-        if self.o.hub_trust_tokens:
-            parts.append("hub: trust_user_provided_tokens")
         if self.o.launcher_env:
             parts.append("env: " + " ".join(f"{k}={v}" for k, v in self.o.launcher_env))
         return f" [EXPERIMENT, {'; '.join(parts)}]" if parts else ""
@@ -739,8 +682,8 @@ class Bench:
         tag = self.experiment_tag()
         if tag:
             self.report.notes.append(
-                f"Rows marked{tag} measure proposed changes (benchmarks/patches.py, hub "
-                "config); they are not the project's figures."
+                f"Rows marked{tag} measure a changed launcher environment; they are not the "
+                "project's figures."
             )
         for goal, wanted, scenario in (
             ("1", "1" in o.scenarios, self.goal1_warm_latency),

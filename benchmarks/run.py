@@ -80,22 +80,11 @@ def parse(argv: list[str] | None = None) -> tuple[Options, Path | None]:
     p.add_argument("--json", type=Path, default=None, help="also write the details here")
     p.add_argument("--hub-log-level", default=d.hub_log_level)
     p.add_argument(
-        "--patch",
-        default="",
-        help="EXPERIMENT: proposed launcher changes from benchmarks/patches.py "
-        "(pam-slots,fail-delay); rows are marked, not the project's figures",
-    )
-    p.add_argument(
         "--launcher-env",
         action="append",
         default=[],
         metavar="NAME=VALUE",
         help="EXPERIMENT: extra environment for this project's launchers",
-    )
-    p.add_argument(
-        "--hub-trust-tokens",
-        action="store_true",
-        help="EXPERIMENT: c.JupyterHub.trust_user_provided_tokens = True",
     )
     a = p.parse_args(argv)
     return dataclasses.replace(
@@ -120,8 +109,6 @@ def parse(argv: list[str] | None = None) -> tuple[Options, Path | None]:
         workdir=a.workdir,
         keep_workdir=a.keep_workdir or a.workdir is not None,
         hub_log_level=a.hub_log_level,
-        patches=tuple(x.strip() for x in a.patch.split(",") if x.strip()),
-        hub_trust_tokens=a.hub_trust_tokens,
         launcher_env=tuple(tuple(e.split("=", 1)) for e in a.launcher_env),
     ), a.json
 

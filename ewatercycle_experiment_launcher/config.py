@@ -87,7 +87,7 @@ class Settings:
     lock_dir: Path = Path(tempfile.gettempdir()) / "ewatercycle-experiment-launcher"
     auth_methods: tuple[str, ...] = AUTH_METHODS
     pam_service: str = "login"
-    pam_concurrency: int = 2
+    pam_concurrency: int = 1
     login_cache_seconds: float = 60.0
     token_cache_seconds: float = 60.0
     failed_login_limit_user: str = "10/minute"
@@ -137,7 +137,7 @@ class Settings:
             lock_dir=Path(env.get("LAUNCHER_LOCK_DIR") or cls.lock_dir),
             auth_methods=methods,
             pam_service=env.get("LAUNCHER_PAM_SERVICE") or "login",
-            pam_concurrency=int(_float(env, "LAUNCHER_PAM_CONCURRENCY", 2, minimum=1)),
+            pam_concurrency=int(_float(env, "LAUNCHER_PAM_CONCURRENCY", 1, minimum=1)),
             login_cache_seconds=_float(env, "LAUNCHER_LOGIN_CACHE_SECONDS", 60.0),
             token_cache_seconds=_float(env, "LAUNCHER_TOKEN_CACHE_SECONDS", 60.0),
             failed_login_limit_user=_rate(env, "LAUNCHER_FAILED_LOGINS_PER_USER", "10/minute"),

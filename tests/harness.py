@@ -63,6 +63,24 @@ def proxy_command() -> str:
     return found
 
 
+def start_logged(
+    command: list[str], *, cwd: Path, env: dict[str, str], logfile: Path, ready_url: str
+) -> subprocess.Popen:
+    """Start a server in a session of its own, its output in `logfile`; wait until it
+    answers at `ready_url`."""
+    with open(logfile, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for(ready_url, timeout=60, process=process)
+    return process
+
+
 def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
     """SIGTERM, then SIGKILL the whole process group, so nothing outlives a test run."""
     if process.poll() is None:
@@ -108,12 +126,16 @@ class OSUser:
         return (self.name, self.password)
 
 
+def load_example(example: Path = EXAMPLE_CONFIG) -> Any:
+    return PyFileConfigLoader(example.name, path=str(example.parent)).load_config()
+
+
 def example_services(
     token: str, example: Path = EXAMPLE_CONFIG, hub_url: str = ""
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The services and roles of an example config, with `token` as the launcher's, and
     the addresses in it moved to free ports of this test run."""
-    config = PyFileConfigLoader(example.name, path=str(example.parent)).load_config()
+    config = load_example(example)
     services = [dict(s) for s in config.JupyterHub.services]
     for service in services:
         if service["name"] == LAUNCHER_SERVICE:
@@ -188,6 +210,8 @@ class Hub:
             "c.Spawner.args = ['--allow-root']",
             "c.Spawner.start_timeout = 120",
             "c.Spawner.http_timeout = 120",
+            "c.JupyterHub.trust_user_provided_tokens = "
+            f"{bool(load_example(self.example).JupyterHub.get('trust_user_provided_tokens'))}",
             f"c.JupyterHub.services = {json.dumps(services)}",
             f"c.JupyterHub.load_roles = {json.dumps(roles)}",
             self.extra_config,
@@ -203,17 +227,13 @@ class Hub:
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONPATH": str(ROOT),
         }
-        log = open(self.workdir / "jupyterhub.log", "ab")
-        self.process = subprocess.Popen(
+        self.process = start_logged(
             [str(BIN / "jupyterhub"), "-f", str(config)],
             cwd=self.workdir,
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            logfile=self.workdir / "jupyterhub.log",
+            ready_url=f"{self.api}/",
         )
-        log.close()
-        wait_for(f"{self.api}/", timeout=60, process=self.process)
         return self
 
     def stop(self) -> None:
@@ -326,8 +346,7 @@ class LauncherServer:
     def start(self) -> LauncherServer:
         env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
         self.logfile = self.workdir / f"launcher-{self.port}.log"
-        log = open(self.logfile, "ab")
-        self.process = subprocess.Popen(
+        self.process = start_logged(
             [
                 str(BIN / "gunicorn"),
                 "-k",
@@ -342,12 +361,9 @@ class LauncherServer:
             ],
             cwd=self.workdir,
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            logfile=self.logfile,
+            ready_url=f"{self.url}/openapi.json",
         )
-        log.close()
-        wait_for(f"{self.url}/openapi.json", timeout=60, process=self.process)
         return self
 
     def stop(self) -> None:
