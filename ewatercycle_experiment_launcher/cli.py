@@ -154,7 +154,12 @@ def check_config(args: argparse.Namespace) -> int:
             if settings.create_users and "admin:users" not in scopes:
                 problems.append("LAUNCHER_CREATE_USERS is on but the service lacks 'admin:users'")
             token = service.get("api_token", "")
-            if token and token != settings.hub_token:
+            if token.startswith("<"):
+                problems.append(
+                    "the service's api_token in the hub config is still a placeholder: "
+                    "put the output of `openssl rand -hex 32` there and in JUPYTERHUB_TOKEN"
+                )
+            elif token and token != settings.hub_token:
                 problems.append(
                     "JUPYTERHUB_TOKEN differs from the service's api_token in the hub config"
                 )

@@ -100,7 +100,8 @@ def test_check_config_against_the_examples(hub, config):
     result = run_cli("check-config", "--hub-config", str(ROOT / config), env=env)
     # The examples carry a placeholder token; everything else must be in order.
     assert result.stdout.splitlines()[-2:] == [
-        "error: JUPYTERHUB_TOKEN differs from the service's api_token in the hub config",
+        "error: the service's api_token in the hub config is still a placeholder: put the "
+        "output of `openssl rand -hex 32` there and in JUPYTERHUB_TOKEN",
         "1 problem(s)",
     ], result.stdout
     assert "its scopes:         start:servers, read:servers, access:servers" in result.stdout
