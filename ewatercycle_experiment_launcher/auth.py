@@ -155,6 +155,7 @@ class Authenticator:
         self.per_user = parse(settings.failed_login_limit_user)
         self.per_address = parse(settings.failed_login_limit_address)
         self._per_user_turns = _Turns(1)
+        self._pam_slots: anyio.CapacityLimiter | None = None
         self._pam_threads: anyio.CapacityLimiter | None = None
         self._hub_threads: anyio.CapacityLimiter | None = None
 
@@ -185,19 +186,26 @@ class Authenticator:
             return {"sub": name}
         await self._refuse_if_limited(name, address)
         # One check at a time per name; not per address, where valid users would queue
-        # behind failing ones (the address limit's overshoot is bounded by the PAM slots).
+        # behind failing ones. The limits are looked at again in a PAM slot, so the
+        # address limit is overshot by at most the slots of each worker.
+        if self._pam_slots is None:
+            self._pam_slots = anyio.CapacityLimiter(self.settings.pam_concurrency)
+            self._pam_threads = anyio.CapacityLimiter(self.settings.pam_concurrency)
         async with self._per_user_turns(name):
             if self.logins.get(name, password):
                 return {"sub": name}
-            await self._refuse_if_limited(name, address)
-            if self._pam_threads is None:
-                self._pam_threads = anyio.CapacityLimiter(self.settings.pam_concurrency)
-            ok, delay = await anyio.to_thread.run_sync(
-                pam_check, name, password, self.settings.pam_service, limiter=self._pam_threads
-            )
-            if not ok:
-                await self.limiter.hit(self.per_user, "failed-login", "user", name)
-                await self.limiter.hit(self.per_address, "failed-login", "address", address)
+            async with self._pam_slots:
+                await self._refuse_if_limited(name, address)
+                ok, delay = await anyio.to_thread.run_sync(
+                    pam_check,
+                    name,
+                    password,
+                    self.settings.pam_service,
+                    limiter=self._pam_threads,
+                )
+                if not ok:
+                    await self.limiter.hit(self.per_user, "failed-login", "user", name)
+                    await self.limiter.hit(self.per_address, "failed-login", "address", address)
         if not ok:
             await anyio.sleep(delay)
             return None
