@@ -6,7 +6,6 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${KERNEL_VENV:-$root/.venv-kernel}"
 requirements="$root/requirements_kernel.txt"
-python="${PYTHON:-python3}"
 stamp="$venv/.requirements.sha256"
 
 wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
@@ -15,8 +14,47 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wante
     exit 0
 fi
 
-if ! "$python" -m venv "$venv"; then
-    echo "could not create $venv: $python needs the venv module (Debian: apt-get install python3-venv)" >&2
+# ewatercycle 2.6 needs Python 3.12 or newer; the pins are tested with 3.12. Tried in turn:
+# $KERNEL_BASE_PYTHON, python3.12 on PATH, a 3.12 that pyenv has installed (its shims run
+# only the active version), then python3.13 and python3 when they are new enough.
+find_python() {
+    local candidate version
+    for candidate in ${KERNEL_BASE_PYTHON:-} python3.12; do
+        if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            command -v "$candidate"
+            return
+        fi
+    done
+    local pyenv_root
+    pyenv_root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+    for version in $(ls "$pyenv_root/versions" 2>/dev/null | grep -E '^3\.12\.[0-9]+$' | sort -rV); do
+        candidate="$pyenv_root/versions/$version/bin/python3.12"
+        if [ -x "$candidate" ]; then
+            echo "$candidate"
+            return
+        fi
+    done
+    for candidate in python3.13 python3; do
+        if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            command -v "$candidate"
+            return
+        fi
+    done
+    return 1
+}
+if ! python="$(find_python)"; then
+    cat >&2 <<'MESSAGE'
+no Python 3.12 or newer found (ewatercycle 2.6 needs it). Install one, for example
+  pyenv install 3.12 (https://github.com/pyenv/pyenv), or apt-get install python3.12 python3.12-venv
+and run this script again, or point KERNEL_BASE_PYTHON at its interpreter.
+MESSAGE
+    exit 1
+fi
+echo "kernel env uses $("$python" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+
+# --clear: a changed requirements file (or Python) gets a fresh environment.
+if ! "$python" -m venv --clear "$venv"; then
+    echo "could not create $venv: $python needs the venv module (Debian: apt-get install python3.12-venv)" >&2
     exit 1
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip

@@ -449,10 +449,23 @@ def test_model_specific_config_tweaks(name, marker):
 
 def test_unknown_model_gets_no_tweaks():
     body = example("assessment")
-    body["setup"]["model"]["name"] = "HBV"
+    body["setup"]["model"]["name"] = "LeakyBucket"
     code = all_code(check("assessment", body))
     assert "globalOptions" not in code
     assert "wflow_ewatercycle.ini" not in code
+    assert 'key.endswith("_file")' not in code
+
+
+@pytest.mark.parametrize("name", ["HBV", "hbv"])
+def test_lumped_model_is_read_whole_and_has_no_map(name):
+    body = example("assessment")
+    body["setup"]["model"]["name"] = name
+    code = all_code(check("assessment", body))
+    assert 'key.endswith("_file")' in code
+    assert "model.get_value(variable, value)" in code
+    assert "get_value_at_indices" not in code
+    assert "pcolormesh" not in code
+    assert "series.plot()" in code
 
 
 def test_without_plotting_there_are_no_plots():
@@ -482,6 +495,67 @@ def test_threeclickscience_is_python3_ewatercycle2():
     assert "model.setup(start_time=start_time, end_time=end_time)" in code
     assert "hymuse" not in code.lower()
     assert "parametersetdb" not in code
+
+
+def threeclickscience(model, region, start="2000-01-01T00:00:00Z", end="2000-01-31T00:00:00Z"):
+    body = example("threeclickscience")
+    body["setup"] = {"model": model, "region": region, "period": {"start": start, "end": end}}
+    return body
+
+
+@pytest.mark.parametrize("region", ["camels_01022500", "camelsgb_10002", "hysets_01AD002"])
+def test_a_caravan_basin_is_forced_by_caravan(region):
+    code = all_code(check("threeclickscience", threeclickscience("HBV", region)))
+    assert 'forcing_sources["CaravanForcing"]' in code
+    assert "CaravanForcing.generate(" in code
+    assert "model = Model(forcing=forcing)" in code
+    assert '"initial_storage"' in code
+    assert "parameter_sets" not in code
+
+
+def test_other_lumped_models_get_no_hbv_settings():
+    code = all_code(check("threeclickscience", threeclickscience("Leaky-Bucket", "camels_0102")))
+    assert "settings = {}" in code
+    assert '"initial_storage"' not in code
+
+
+@pytest.mark.parametrize("region", ["Rhine", "donau", "rhine meuse", "Camels_01022500", "a_b_c"])
+def test_other_regions_name_a_parameter_set(region):
+    code = all_code(check("threeclickscience", threeclickscience("wflow", region)))
+    assert "model = Model(parameter_set=parameter_set)" in code
+    assert "CaravanForcing" not in code
+
+
+def test_the_model_name_is_normalised_once():
+    """One definition serves the launcher and the notebook."""
+    code = all_code(check("threeclickscience", threeclickscience("HBV", "camels_01022500")))
+    assert code.count("def normalized(") == 1
+    for kind in KINDS:
+        assert all_code(build(kind, example(kind))).count("def normalized(") <= 1
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2000-01-31T00:00:00Z", "2000-01-01T00:00:00Z"),
+        ("2000-01-01T00:00:00Z", "2000-01-01T00:00:00Z"),
+        ("2000-01-01T12:00:00+02:00", "2000-01-01T09:00:00Z"),
+    ],
+)
+def test_a_period_that_does_not_move_forward_is_refused(start, end):
+    with pytest.raises(ValueError, match="period.end"):
+        build("threeclickscience", threeclickscience("HBV", "camels_01022500", start, end))
+
+
+@pytest.mark.parametrize("region", ["Rhine", "camels 01022500", "camels-01022500", ""])
+def test_a_known_lumped_model_needs_a_caravan_basin(region):
+    with pytest.raises(ValueError, match="camels_01022500"):
+        build("threeclickscience", threeclickscience("HBV", region))
+
+
+def test_a_period_of_one_day_is_accepted():
+    body = threeclickscience("HBV", "camels_01022500", end="2000-01-02T00:00:00Z")
+    check("threeclickscience", body)
 
 
 def test_no_removed_apis_or_github_svn():

@@ -3,42 +3,23 @@
 Request values are untrusted text. They enter a notebook solely as Python
 literals in the cell tagged ``parameters`` (the papermill convention), so a
 quote, newline or markdown character in a value can never become code or
-markup. Every other cell is constant text chosen by the builders.
+markup. Every other cell comes from the step files the builders choose.
 """
 
 import ast
 import math
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from . import stepfiles as step_files
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 LANGUAGE_INFO = {"name": "python"}
 
 Value = str | int | float | bool | None
-
-
-@dataclass(frozen=True)
-class Code:
-    """A code cell plus the imports it relies on.
-
-    Imports are gathered into one cell at the top, so a notebook built from
-    any selection of steps imports exactly what the selection uses.
-    """
-
-    source: str
-    imports: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Markdown:
-    source: str
-
-
-Step = Code | Markdown
 
 
 def literal(value: object) -> str:
@@ -69,11 +50,9 @@ def parameters_cell(parameters: Mapping[str, Value]) -> NotebookNode:
     return cell
 
 
-def imports_cell(steps: Iterable[Step]) -> NotebookNode | None:
+def imports_cell(steps: Iterable[step_files.Step]) -> NotebookNode | None:
     """Standard library first, then third party, like isort would."""
-    statements = sorted(
-        {line for step in steps if isinstance(step, Code) for line in step.imports}
-    )
+    statements = sorted({line for step in steps for line in step.imports})
     if not statements:
         return None
     stdlib = [line for line in statements if _top_module(line) in sys.stdlib_module_names]
@@ -82,26 +61,31 @@ def imports_cell(steps: Iterable[Step]) -> NotebookNode | None:
     return new_code_cell("\n\n".join(groups))
 
 
-def notebook(intro: str, parameters: Mapping[str, Value], steps: Iterable[Step]) -> NotebookNode:
-    """Intro, parameters, imports, then the steps in order.
+def notebook(parameters: Mapping[str, Value], names: Iterable[str]) -> NotebookNode:
+    """The first step (the introduction), parameters, imports, then the other steps.
 
-    Not validated here: that costs more than building, on every launch, and the tests
-    validate every kind with every option."""
-    steps = list(steps)
-    cells = [new_markdown_cell(intro), parameters_cell(parameters)]
-    imports = imports_cell(steps)
+    Raises StepOrderError when a step needs a name that is neither a parameter nor
+    provided by an earlier step. Not validated with nbformat here: that costs more
+    than building, on every launch, and the tests validate every kind with every option.
+    """
+    intro, *steps = [step_files.load(name) for name in names]
+    step_files.check_order(set(parameters), [intro, *steps])
+    cells = [_cell(cell) for cell in intro.cells]
+    cells.append(parameters_cell(parameters))
+    imports = imports_cell([intro, *steps])
     if imports is not None:
         cells.append(imports)
-    for step in steps:
-        if isinstance(step, Code):
-            cells.append(new_code_cell(step.source.strip("\n")))
-        else:
-            cells.append(new_markdown_cell(step.source.strip("\n")))
-    nb = new_notebook(
+    cells += [_cell(cell) for step in steps for cell in step.cells]
+    return new_notebook(
         cells=cells,
         metadata={"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)},
     )
-    return nb
+
+
+def _cell(cell: step_files.Cell) -> NotebookNode:
+    if cell.kind == "markdown":
+        return new_markdown_cell(cell.source)
+    return new_code_cell(cell.source)
 
 
 def _top_module(statement: str) -> str:

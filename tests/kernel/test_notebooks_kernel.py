@@ -1,13 +1,16 @@
 """The generated notebooks, executed headless in the kernel environment.
 
 Everything runs on this machine: an OPeNDAP server and a file server on
-127.0.0.1, a pure numpy BMI model started by grpc4bmi as a local process, and
-GRDC observations from a station file written here.
+127.0.0.1, a pure numpy BMI model started by grpc4bmi as a local process, the
+HBV model (in process through its eWaterCycle plugin, or through grpc4bmi) forced
+by a small Caravan-format dataset written here, and GRDC observations from a
+station file written here.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import socket
 import subprocess
@@ -233,8 +236,8 @@ def test_bmi_without_plotting(execute, tmp_path, file_server):
     assert (tmp_path / "output" / "toy_discharge.txt").exists()
 
 
-def write_grdc_station(folder: Path) -> None:
-    """Observations are the toy model's discharge plus 1 on the simulated days."""
+def write_grdc_station(folder: Path, rows: list[tuple[str, float]]) -> None:
+    """A GRDC daily discharge file for STATION with the given (date, value) rows."""
     folder.mkdir()
     header = [
         "# Title:                 GRDC STATION DATA FILE",
@@ -272,23 +275,32 @@ def write_grdc_station(folder: Path) -> None:
         "#",
         "# DATA",
         "YYYY-MM-DD;hh:mm; Value",
-        "2000-01-01;--:--;      5.000",
     ]
-    rows = [
-        f"2000-01-{day + 2:02d};--:--;{rain * WEIGHT + 1:11.3f}" for day, rain in enumerate(RAIN)
-    ]
-    rows.append("2000-01-12;--:--;   -999.000")
-    text = "\n".join(header + rows) + "\n"
+    lines = [f"{day};--:--;{value:11.6f}" for day, value in rows]
+    text = "\n".join(header + lines) + "\n"
     (folder / f"{STATION}_Q_Day.Cmd.txt").write_bytes(text.encode("cp1252"))
 
 
-def expected_metrics():
-    simulated = [rain * WEIGHT for rain in RAIN]
-    observed = [value + 1 for value in simulated]
+def toy_station_rows():
+    """The toy model's discharge plus 1 on the simulated days, a day before them and a
+    missing value after them."""
+    rows = [("2000-01-01", 5.0)]
+    rows += [(f"2000-01-{day + 2:02d}", rain * WEIGHT + 1) for day, rain in enumerate(RAIN)]
+    return [*rows, ("2000-01-12", -999.0)]
+
+
+def expected_metrics(simulated, observed):
+    """Mean error, Nash-Sutcliffe efficiency and spectral angle, from their definitions."""
+    pairs = list(zip(simulated, observed, strict=True))
     mean = sum(observed) / len(observed)
-    squared_errors = sum((s - o) ** 2 for s, o in zip(simulated, observed, strict=True))
-    nse = 1 - squared_errors / sum((o - mean) ** 2 for o in observed)
-    return {"mean error": -1.0, "Nash-Sutcliffe efficiency": nse}
+    squared_errors = sum((s - o) ** 2 for s, o in pairs)
+    dot = sum(s * o for s, o in pairs)
+    norms = math.sqrt(sum(s * s for s in simulated)) * math.sqrt(sum(o * o for o in observed))
+    return {
+        "mean error": sum(s - o for s, o in pairs) / len(pairs),
+        "Nash-Sutcliffe efficiency": 1 - squared_errors / sum((o - mean) ** 2 for o in observed),
+        "spectral angle": math.acos(dot / norms),
+    }
 
 
 @pytest.mark.parametrize(
@@ -304,7 +316,7 @@ def test_assessment_grdc(execute, tmp_path, file_server, name, config, config_na
     setup = model_setup(served, base_url, config=config, name=config_name)
     setup["model"]["name"] = name
     grdc = tmp_path / "grdc"
-    write_grdc_station(grdc)
+    write_grdc_station(grdc, toy_station_rows())
     setup["assessment"] = {
         "variable": "discharge",
         "index": INDEX,
@@ -319,12 +331,159 @@ def test_assessment_grdc(execute, tmp_path, file_server, name, config, config_na
     nb = execute(nb, work)
     assert errors(nb) == []
     metrics = json.loads(text(code_cells(nb)[-1]))
-    for metric, value in expected_metrics().items():
-        assert metrics[metric] == pytest.approx(value)
-    assert metrics["spectral angle"] == pytest.approx(metrics["spectral angle"])
+    simulated = [rain * WEIGHT for rain in RAIN]
+    expected = expected_metrics(simulated, [value + 1 for value in simulated])
+    assert expected["mean error"] == pytest.approx(-1.0)
+    assert metrics == pytest.approx(expected)
     assert images(nb) == 3
     assert (work / "output" / written).exists()
     assert (work / "output" / "toy_discharge.txt").exists()
+
+
+# The real HBV model, forced by Caravan data written here.
+
+STUBS = Path(__file__).with_name("stubs")
+CARAVAN_WRITER = Path(__file__).parent / "data" / "caravan.py"
+BASIN = "camels_01022500"
+JANUARY = {"start": "2000-01-01T00:00:00Z", "end": "2000-01-31T00:00:00Z"}
+# ESMValTool and ESMValCore only install with conda; ewatercycle.models and
+# ewatercycle.forcing import them eagerly, so a stand-in is put on the path. Neither
+# Caravan forcing nor HBV uses them.
+ESMVALTOOL_STUB = {"PYTHONPATH": str(STUBS)}
+
+RUN_HBV_BMI = """
+import json
+import numpy as np
+import pandas as pd
+from HBV import HBV
+
+model = HBV()
+model.initialize({config!r})
+discharge = []
+while model.get_current_time() < model.get_end_time():
+    model.update()
+    day = pd.Timestamp(model.get_current_time(), unit="s")
+    discharge.append((day.strftime("%Y-%m-%d"), float(model.get_value("Q", np.empty(1))[0])))
+print(json.dumps(discharge))
+"""
+
+
+@pytest.fixture(scope="session")
+def caravan_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("caravan")
+    result = subprocess.run(
+        [str(KERNEL_VENV / "bin" / "python"), str(CARAVAN_WRITER), str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return cache
+
+
+@pytest.fixture
+def hbv_env(caravan_cache):
+    """What an eWaterCycle machine has: ESMValTool (here its stand-in) and a local
+    Caravan copy named by ewatercycle's CARAVAN_CACHE variable."""
+    return {**ESMVALTOOL_STUB, "CARAVAN_CACHE": str(caravan_cache)}
+
+
+def hbv_discharge(run_kernel_python, config: Path, cwd: Path) -> list[tuple[str, float]]:
+    """HBV's discharge after each daily step, from its BMI class driven directly."""
+    output = run_kernel_python(RUN_HBV_BMI.format(config=str(config)), cwd)
+    return [tuple(row) for row in json.loads(output)]
+
+
+def threeclickscience(model, region, period=JANUARY):
+    setup = {"model": model, "region": region, "period": period}
+    return build("threeclickscience", {"notebook": NOTEBOOK, "setup": setup})
+
+
+def first_error(nb):
+    (index, ename, evalue), *_ = errors(nb)
+    return nb.cells[index].source, ename, evalue
+
+
+def test_threeclickscience_runs_hbv_on_caravan_forcing(
+    execute, tmp_path, hbv_env, run_kernel_python
+):
+    started = time.monotonic()
+    nb = execute(threeclickscience("HBV", BASIN), tmp_path, env=hbv_env)
+    seconds = time.monotonic() - started
+    assert errors(nb) == []
+    printed = "".join(text(cell) for cell in code_cells(nb))
+    assert "HBVLocal runs in this process" in printed
+    assert "pr converted from kg m-2 s-1 to mm d-1" in printed
+    assert "tas converted from K to °C" in printed
+    assert images(nb) == 1
+    assert (tmp_path / "discharge.png").stat().st_size > 1000
+    forcing = sorted(path.name for path in (tmp_path / "forcing").glob("*.nc"))
+    assert f"{BASIN}_2000-01-01_2000-01-31_pr.nc" in forcing
+    saved = (tmp_path / "discharge.csv").read_text().split()[1:]
+    days = [line.split(",")[0] for line in saved]
+    assert days[0] == "2000-01-02" and days[-1] == "2000-01-31" and len(days) == 30
+    expected = hbv_discharge(run_kernel_python, tmp_path / "model" / "HBV_config.json", tmp_path)
+    assert [(day, pytest.approx(value)) for day, value in expected] == [
+        (line.split(",")[0], float(line.split(",")[1])) for line in saved
+    ]
+    print(f"threeclickscience HBV {BASIN} January 2000: {seconds:.1f} s")
+
+
+@pytest.mark.parametrize(
+    ("model", "region", "period", "cell", "ename", "says"),
+    [
+        ("NoSuchModel", BASIN, JANUARY, "installed = ", "LookupError", "'HBV'"),
+        (
+            "HBV",
+            BASIN,
+            {"start": "1990-01-01T00:00:00Z", "end": "1990-02-01T00:00:00Z"},
+            "CaravanForcing = ",
+            "ValueError",
+            "available from 2000-01-01 to 2000-03-31",
+        ),
+        ("HBV", "camels_99", JANUARY, "CaravanForcing = ", "LookupError", "camels_01013500"),
+        ("HBV", "lamah_1", JANUARY, "CaravanForcing = ", "LookupError", "'lamah'"),
+        ("wflow", BASIN, JANUARY, "if Model.model_fields", "LookupError", "parameter set"),
+    ],
+)
+def test_threeclickscience_stops_where_it_can_tell(
+    execute, tmp_path, hbv_env, model, region, period, cell, ename, says
+):
+    nb = execute(threeclickscience(model, region, period), tmp_path, env=hbv_env)
+    source, error_name, message = first_error(nb)
+    assert source.startswith(cell)
+    assert error_name == ename
+    assert says in message
+
+
+def test_threeclickscience_lumped_model_needs_a_basin(execute, tmp_path, hbv_env):
+    """The launcher refuses HBV for a region that is no Caravan basin; a user who sets
+    model_name in the parameters cell afterwards is told by the notebook."""
+    nb = threeclickscience("wflow", "Rhine")
+    (parameters,) = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    parameters.source = parameters.source.replace("model_name = 'wflow'", "model_name = 'HBV'")
+    nb = execute(nb, tmp_path, env=hbv_env)
+    source, ename, evalue = first_error(nb)
+    assert source.startswith("if not Model.model_fields")
+    assert ename == "LookupError"
+    assert "camels_01022500" in evalue and "'Rhine'" in evalue
+
+
+def test_threeclickscience_needs_esmvaltool(execute, tmp_path):
+    """ewatercycle.models cannot be imported in a pip-only environment."""
+    nb = execute(threeclickscience("wflow", "Rhine"), tmp_path)
+    source, ename, evalue = first_error(nb)
+    assert "import ewatercycle.models" in source
+    assert ename == "ESMValToolNotFoundError"
+
+
+def test_threeclickscience_unknown_region(execute, tmp_path):
+    """There is no wflow parameter set for the Danube: the notebook says so."""
+    nb = execute(threeclickscience("wflow", "donau"), tmp_path, env=ESMVALTOOL_STUB)
+    source, ename, evalue = first_error(nb)
+    assert source.startswith("parameter_sets = ")
+    assert ename == "LookupError"
+    assert "wflow_rhine_sbm_nc" in evalue
 
 
 WFLOW_PARAMETER_SET_INI = """[run]
@@ -336,42 +495,8 @@ ModelSnapshot = 0
 """
 
 
-def threeclickscience(region):
-    setup = {
-        "model": "wflow",
-        "region": region,
-        "period": {"start": "2014-01-01T00:00:00Z", "end": "2014-01-31T00:00:00Z"},
-    }
-    return build("threeclickscience", {"notebook": NOTEBOOK, "setup": setup})
-
-
-def first_error(nb):
-    (index, ename, evalue), *_ = errors(nb)
-    return nb.cells[index].source, ename, evalue
-
-
-ESMVALTOOL_STUB = {"PYTHONPATH": str(Path(__file__).with_name("stubs"))}
-
-
-def test_threeclickscience_needs_esmvaltool(execute, tmp_path):
-    """ewatercycle.models cannot be imported in a pip-only environment."""
-    nb = execute(threeclickscience("Rhine"), tmp_path)
-    source, ename, evalue = first_error(nb)
-    assert source.startswith("import ewatercycle.models")
-    assert ename == "ESMValToolNotFoundError"
-
-
-def test_threeclickscience_unknown_region(execute, tmp_path):
-    """There is no wflow parameter set for the Danube: the notebook says so."""
-    nb = execute(threeclickscience("donau"), tmp_path, env=ESMVALTOOL_STUB)
-    source, ename, evalue = first_error(nb)
-    assert source.startswith("parameter_sets = ")
-    assert ename == "LookupError"
-    assert "wflow_rhine_sbm_nc" in evalue
-
-
-def test_threeclickscience_up_to_the_container(execute, tmp_path):
-    """Offline it runs until the model container has to start.
+def test_threeclickscience_wflow_up_to_the_container(execute, tmp_path):
+    """Offline a distributed model runs until its container has to start.
 
     The example parameter set is put where ewatercycle would have downloaded
     it (CFG.parameterset_dir, the notebook folder by default), so the plugin
@@ -381,7 +506,8 @@ def test_threeclickscience_up_to_the_container(execute, tmp_path):
     parameter_set = tmp_path / "wflow_rhine_sbm_nc"
     parameter_set.mkdir()
     (parameter_set / "wflow_sbm_NC.ini").write_text(WFLOW_PARAMETER_SET_INI)
-    nb = execute(threeclickscience("Rhine"), tmp_path, env=ESMVALTOOL_STUB)
+    period = {"start": "2014-01-01T00:00:00Z", "end": "2014-01-31T00:00:00Z"}
+    nb = execute(threeclickscience("wflow", "Rhine", period), tmp_path, env=ESMVALTOOL_STUB)
     source, ename, evalue = first_error(nb)
     assert source.startswith("model = Model(parameter_set=parameter_set)")
     (work_dir,) = tmp_path.glob("wflow_2*")
@@ -391,42 +517,57 @@ def test_threeclickscience_up_to_the_container(execute, tmp_path):
     assert ename == "DockerException"
 
 
-TOY_EWATERCYCLE_MODEL = """
-import sys
-sys.path.insert(0, {models!r})
-from ewatercycle.base.model import LocalModel
-from toy_bmi import ToyBmi
+def hbv_parameter_set(served: Path, threeclick: Path, base_url: str) -> dict:
+    """What the three-click notebook set up, served: its forcing files as a tar archive
+    and the HBV config it wrote, which names them by paths of that folder."""
+    with tarfile.open(served / "forcing.tar.gz", "w:gz") as archive:
+        for path in sorted((threeclick / "forcing").glob("*.nc")):
+            archive.add(path, f"forcing/{path.name}")
+    shutil.copy(threeclick / "model" / "HBV_config.json", served / "HBV_config.json")
+    return {
+        "model": {"name": "HBV", "grpc4bmi_container": "HBV.HBV", "runner": "local"},
+        "datafiles": {"format": "tar", "url": base_url + "/forcing.tar.gz"},
+        "config": {"format": "json", "url": base_url + "/HBV_config.json"},
+    }
 
 
-class ToyModel(LocalModel):
-    bmi_class: type = ToyBmi
-
-
-model = ToyModel()
-model._bmi = model._make_bmi_instance()
-model.initialize("model.ini")
-discharge_name = "discharge"
-"""
-
-
-def test_threeclickscience_run_and_plot(execute, tmp_path):
-    """The day by day run and the plot, on an eWaterCycle LocalModel around the
-    toy BMI model instead of the wflow container."""
-    (tmp_path / "rain.txt").write_text("\n".join(str(value) for value in RAIN))
-    (tmp_path / "model.ini").write_text(WFLOW_STYLE_INI)
-    nb = threeclickscience("Rhine")
-    needs_container = ("model_classes = ", "parameter_sets = ", "model = Model(")
-    nb.cells = [cell for cell in nb.cells if not cell.source.startswith(needs_container)]
-    first_run_cell = next(i for i, cell in enumerate(nb.cells) if cell.source.startswith("days"))
-    from nbformat.v4 import new_code_cell
-
-    nb.cells.insert(
-        first_run_cell, new_code_cell(TOY_EWATERCYCLE_MODEL.format(models=str(MODELS)))
-    )
-    nb = appended(nb, "print(discharge.index[0].date(), outlet, list(discharge))")
-    nb = execute(nb, tmp_path, env=ESMVALTOOL_STUB)
+def test_assessment_hbv_against_grdc(execute, tmp_path, file_server, hbv_env, run_kernel_python):
+    """The HBV set-up of the three-click notebook, run through grpc4bmi and scored
+    against a GRDC station; the metrics are computed here from HBV's own BMI run."""
+    served, base_url = file_server
+    threeclick = tmp_path / "threeclick"
+    threeclick.mkdir()
+    assert errors(execute(threeclickscience("HBV", BASIN), threeclick, env=hbv_env)) == []
+    setup = hbv_parameter_set(served, threeclick, base_url)
+    config = threeclick / "model" / "HBV_config.json"
+    simulated = hbv_discharge(run_kernel_python, config, tmp_path)
+    observed = [
+        (day, round(value * 1.1 + 0.002 * (number % 3), 6))
+        for number, (day, value) in enumerate(simulated)
+    ]
+    grdc = tmp_path / "grdc"
+    write_grdc_station(grdc, [*observed, ("2000-02-01", -999.0)])
+    setup["assessment"] = {
+        "variable": "Q",
+        "index": 0,
+        "source": "grdc",
+        "station_id": STATION,
+        "data_home": str(grdc),
+    }
+    work = tmp_path / "work"
+    work.mkdir()
+    nb = build("assessment", {"notebook": NOTEBOOK, "setup": setup})
+    nb = appended(nb, "import json\nprint(json.dumps(metrics.to_dict()))")
+    nb = execute(nb, work)
     assert errors(nb) == []
-    assert images(nb) == 1
-    outlet = 11
-    expected = [rain * (outlet + 1) for rain in RAIN]
-    assert text(code_cells(nb)[-1]) == f"2000-01-02 {outlet} {expected}\n"
+    metrics = json.loads(text(code_cells(nb)[-1]))
+    expected = expected_metrics(
+        [value for _, value in simulated], [value for _, value in observed]
+    )
+    assert metrics == pytest.approx(expected)
+    assert 0.5 < expected["Nash-Sutcliffe efficiency"] < 1
+    assert images(nb) == 2
+    written = json.loads((work / "output" / "HBV_config.json").read_text())
+    original = json.loads(config.read_text())
+    for key in ("precipitation_file", "potential_evaporation_file", "mean_temperature_file"):
+        assert written[key] == str(work / "input" / Path(original[key]).name)

@@ -1,0 +1,6 @@
+# needs: model
+# provides:
+
+# %%
+model.finalize()
+del model

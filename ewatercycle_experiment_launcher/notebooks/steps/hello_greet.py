@@ -1,0 +1,5 @@
+# needs: greeting
+# provides:
+
+# %%
+print(greeting)
