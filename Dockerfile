@@ -25,17 +25,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY setup.py README.md LICENSE /tmp/src/
 COPY ewatercycle_experiment_launcher/ /tmp/src/ewatercycle_experiment_launcher/
 
-# limits[async-redis] lets LAUNCHER_RATELIMIT_STORAGE=redis://... share the failed-login
-# limits between replicas.
-RUN pip install /tmp/src "limits[async-redis]>=4" \
+# The package brings the Redis client that replicas share state with (LAUNCHER_REDIS_URL).
+RUN pip install /tmp/src \
     && rm -rf /tmp/src \
     && useradd --system --uid 10001 --user-group --groups shadow \
         --create-home --home-dir /home/launcher --shell /usr/sbin/nologin launcher
 
 ENV LAUNCHER_AUTH_METHODS=token \
     MALLOC_ARENA_MAX=2 \
-    WORKERS=2 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus-multiproc
+    WORKERS=2
 
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
@@ -45,5 +43,8 @@ EXPOSE 8888
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:8888' + os.environ.get('BASE_PATH', '/').rstrip('/') + '/openapi.json', timeout=4)"]
 
-# A fresh metrics folder for the workers' shared /metrics, then gunicorn as PID 1.
-CMD ["sh", "-c", "rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec gunicorn -k uvicorn_worker.UvicornWorker -w \"${WORKERS:-2}\" -b 0.0.0.0:8888 ewatercycle_experiment_launcher.serve:app"]
+# gunicorn as PID 1 (`serve` execs it); its workers add up their metrics in a folder of
+# their own under /tmp. On SIGTERM, launches in flight get LAUNCHER_SPAWN_TIMEOUT + 2 x
+# LAUNCHER_HUB_TIMEOUT (360 s by default) to finish: give the container longer to stop
+# (`docker stop -t 370`, Kubernetes' terminationGracePeriodSeconds: 370).
+CMD ["sh", "-c", "exec ewatercycle-experiment-launcher serve --bind 0.0.0.0:8888 --workers \"${WORKERS:-2}\""]

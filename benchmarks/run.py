@@ -1,7 +1,9 @@
 """Run the launcher's benchmarks and print one table.
 
-    sudo .venv/bin/python benchmarks/run.py                 # everything, ~4 minutes
-    sudo .venv/bin/python benchmarks/run.py --scenarios 1,2 # some goals only
+    sudo .venv/bin/python benchmarks/run.py                          # all, ~2.5 minutes
+    sudo .venv/bin/python benchmarks/run.py warm_launch throughput   # some scenarios
+    sudo .venv/bin/python benchmarks/run.py soak                     # the soak, ~12 minutes
+    sudo .venv/bin/python benchmarks/run.py soak --soak-minutes 30   # a longer soak
     sudo .venv/bin/python benchmarks/run.py --help
 
 Needs root (it creates OS users for PAM and removes them at the end), the dev venv
@@ -22,63 +24,61 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench import Options, run  # noqa: E402
+from benchmarks.options import KNOWN_SCENARIOS, SCENARIOS, Options  # noqa: E402
+from benchmarks.scenarios import run  # noqa: E402
+
+HELP = {
+    "cold_users": "cold_launches: launches for as many different users, at once",
+    "spawn_delay": "cold_launches: the spawner's start delay, seconds",
+    "cold_modes": "pending (hub answers 202), blocking (hub answers 201 after the spawn)",
+    "clients": "throughput: concurrent clients, each its own user",
+    "other_workers": "throughput also with these worker counts ('' for none)",
+    "servers": "warm servers: standin (the stand-in server) or real (jupyterhub-singleuser)",
+    "original": "auto: set up the original's venv if missing; present: only if there; off",
+    "hub_log_level": "the hubs' log level (INFO logs every request with its duration)",
+    "soak_minutes": "soak: minutes of load, the faults in the middle",
+}
+CHOICES = {"servers": ("standin", "real"), "original": ("auto", "present", "off")}
+SKIPPED = {"scenarios", "log", "launcher_env", "variants", "keep_workdir", "hub_alone"}
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split(",") if x.strip())
+def _list(kind: type):
+    return lambda text: tuple(kind(x.strip()) for x in text.split(",") if x.strip())
 
 
-def parse(argv: list[str] | None = None) -> tuple[Options, Path | None]:
+def _add_option(p: argparse.ArgumentParser, f: dataclasses.Field, default) -> None:
+    flag = "--" + f.name.replace("_", "-")
+    if isinstance(default, tuple):
+        kind = type(default[0]) if default else str
+        p.add_argument(flag, type=_list(kind), default=default, help=HELP.get(f.name))
+    else:
+        kind = type(default) if default is not None else Path
+        kind = Path if isinstance(default, Path) else kind
+        p.add_argument(
+            flag, type=kind, default=default, choices=CHOICES.get(f.name), help=HELP.get(f.name)
+        )
+
+
+def parser() -> argparse.ArgumentParser:
     d = Options()
     p = argparse.ArgumentParser(description="Benchmarks of the eWaterCycle experiment launcher")
     p.add_argument(
-        "--scenarios",
-        default=",".join(d.scenarios),
-        help="goals to run, e.g. 1,2 (5 is measured during 3)",
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO",
+        help=f"some of {', '.join(KNOWN_SCENARIOS)} (default: {', '.join(SCENARIOS)}, "
+        "in this order; soak only when named)",
     )
-    p.add_argument("--cold-users", type=int, default=d.cold_users)
-    p.add_argument("--spawn-delay", type=float, default=d.spawn_delay)
+    for f in dataclasses.fields(Options):
+        if f.name not in SKIPPED:
+            _add_option(p, f, getattr(d, f.name))
     p.add_argument(
-        "--cold-modes",
-        default=",".join(d.cold_modes),
-        help="pending (hub answers 202), blocking (hub answers 201 after the spawn)",
-    )
-    p.add_argument(
-        "--no-hub-floor",
+        "--no-hub-alone",
         action="store_true",
-        help="skip timing goal 3's spawns and writes against the hub directly",
+        help="skip timing cold_launches' spawns and writes against the hub directly",
     )
-    p.add_argument("--clients", type=int, default=d.clients)
-    p.add_argument("--throughput-requests", type=int, default=d.throughput_requests)
-    p.add_argument("--throughput-seconds", type=float, default=d.throughput_seconds)
-    p.add_argument("--rounds", type=int, default=d.rounds)
-    p.add_argument("--warm-launches", type=int, default=d.warm_launches)
-    p.add_argument("--workers", type=int, default=d.workers)
-    p.add_argument(
-        "--other-workers",
-        default=",".join(map(str, d.other_workers)),
-        help="goal 2 also with these worker counts ('' for none)",
-    )
-    p.add_argument("--storm-launches", type=int, default=d.storm_launches)
-    p.add_argument("--storm-attackers", type=int, default=d.storm_attackers)
-    p.add_argument(
-        "--servers",
-        choices=("standin", "real"),
-        default=d.servers,
-        help="warm servers for goals 1, 2, 4: the stand-in or jupyterhub-singleuser",
-    )
-    p.add_argument(
-        "--original",
-        choices=("auto", "present", "off"),
-        default=d.original,
-        help="auto: set up the original's venv if missing; present: only if there",
-    )
-    p.add_argument("--original-venv", type=Path, default=d.original_venv)
-    p.add_argument("--workdir", type=Path, default=None)
     p.add_argument("--keep-workdir", action="store_true", help="keep logs and hub databases")
     p.add_argument("--json", type=Path, default=None, help="also write the details here")
-    p.add_argument("--hub-log-level", default=d.hub_log_level)
     p.add_argument(
         "--launcher-env",
         action="append",
@@ -86,31 +86,27 @@ def parse(argv: list[str] | None = None) -> tuple[Options, Path | None]:
         metavar="NAME=VALUE",
         help="EXPERIMENT: extra environment for this project's launchers",
     )
+    return p
+
+
+def parse(argv: list[str] | None = None) -> tuple[Options, Path | None]:
+    p = parser()
     a = p.parse_args(argv)
-    return dataclasses.replace(
-        d,
-        scenarios=tuple(s.strip() for s in a.scenarios.split(",") if s.strip()),
-        cold_users=a.cold_users,
-        spawn_delay=a.spawn_delay,
-        cold_modes=tuple(m.strip() for m in a.cold_modes.split(",") if m.strip()),
-        hub_floor=not a.no_hub_floor,
-        clients=a.clients,
-        throughput_requests=a.throughput_requests,
-        throughput_seconds=a.throughput_seconds,
-        rounds=a.rounds,
-        warm_launches=a.warm_launches,
-        workers=a.workers,
-        other_workers=_ints(a.other_workers),
-        storm_launches=a.storm_launches,
-        storm_attackers=a.storm_attackers,
-        servers=a.servers,
-        original=a.original,
-        original_venv=a.original_venv,
-        workdir=a.workdir,
+    unknown = [name for name in a.scenarios if name not in KNOWN_SCENARIOS]
+    if unknown:
+        choices = ", ".join(KNOWN_SCENARIOS)
+        p.error(f"unknown scenario {', '.join(unknown)}; choose from {choices}")
+    values = {
+        f.name: getattr(a, f.name) for f in dataclasses.fields(Options) if f.name not in SKIPPED
+    }
+    options = Options(
+        **values,
+        scenarios=tuple(a.scenarios) or SCENARIOS,
+        hub_alone=not a.no_hub_alone,
         keep_workdir=a.keep_workdir or a.workdir is not None,
-        hub_log_level=a.hub_log_level,
         launcher_env=tuple(tuple(e.split("=", 1)) for e in a.launcher_env),
-    ), a.json
+    )
+    return options, a.json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n(total {report.details.get('total_seconds', 0):.0f} s)")
     if json_path:
         json_path.write_text(json.dumps(report.details, indent=2, default=str))
-    return 0
+    for failure in report.broken:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if report.broken else 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """The benchmark hub's spawner: waits a scripted delay, then points the hub at the shared
 stand-in server (`benchmarks.standin_server`), or starts a real `jupyterhub-singleuser`.
 
-Imported by the hub as `benchmarks.spawner.StandInSpawner` (the test harness puts the
+Imported by the hub as `benchmarks.spawner.StandInSpawner` (the local hub puts the
 repository root on the hub's PYTHONPATH). What it does for a user is read at each start
-from the same JSON script file as `tests.hub_spawners.ScriptedSpawner`:
+from the same JSON script file as `localhub.spawners.ScriptedSpawner`:
 `{"<user>": {"start_delay": 3, "real": false}, "*": {...}}`.
 """
 
@@ -14,7 +14,7 @@ import asyncio
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Bool, Unicode
 
-from tests.hub_spawners import ScriptedSpawner
+from ewatercycle_experiment_launcher.localhub.spawners import ScriptedSpawner
 
 
 class StandInSpawner(ScriptedSpawner):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .state import recorded_user
 
 log = logging.getLogger("ewatercycle_experiment_launcher.access")
 
@@ -26,11 +27,7 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         status = 500
-        # Connexion copies the scope on its way in; a dict put here first is shared, and
-        # its security layer records the authenticated user in it.
-        context: dict[str, Any] = scope.setdefault("extensions", {}).setdefault(
-            "connexion_context", {}
-        )
+        scope.setdefault("state", {})  # shared with the copies of the scope further in
 
         async def record_status(message: Message) -> None:
             nonlocal status
@@ -44,7 +41,7 @@ class AccessLogMiddleware:
             log.info(
                 json.dumps(
                     {
-                        "user": context.get("user"),
+                        "user": recorded_user(scope),
                         "operation": f"{scope.get('method')} {scope.get('path', '')}",
                         "status": status,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1),

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
-from a2wsgi import WSGIMiddleware
 from connexion import FlaskApp
 from connexion.exceptions import Unauthorized
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -15,11 +13,15 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.middleware.cors import CORSMiddleware
 
-from . import auth
+from . import browser
 from .accesslog import AccessLogMiddleware
+from .auth import Authenticator
 from .config import Settings
+from .handlers import operations
 from .launch import Launcher
 from .problems import TYPE_PREFIX, LauncherProblem
+from .state import AppState, StateMiddleware
+from .threads import middlewares
 
 SPEC = Path(__file__).with_name("openapi.yaml")
 REALM = "eWaterCycle experiment launcher"
@@ -49,20 +51,23 @@ def _undecodable(_request: ConnexionRequest, _exc: Exception) -> ConnexionRespon
     return problem.to_problem()
 
 
-def _configure_logging() -> None:
+def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("ewatercycle_experiment_launcher").setLevel(
-        os.environ.get("LAUNCHER_LOG_LEVEL", "INFO").upper()
-    )
+    logging.getLogger("ewatercycle_experiment_launcher").setLevel(level)
 
 
 def create_app(settings: Settings, launcher: Launcher | None = None) -> FlaskApp:
-    _configure_logging()
+    """A new application with state of its own: its launcher, login caches and limits."""
+    _configure_logging(settings.log_level)
     launcher = launcher or Launcher(settings)
-    auth.install(auth.Authenticator(settings, launcher.hub))
-    app = FlaskApp(__name__)
+    state = AppState(settings, launcher, Authenticator(settings, launcher.hub))
+    app = FlaskApp(
+        __name__,
+        middlewares=middlewares(settings.threads),
+        resolver=operations.resolve,
+    )
     app.add_api(
         SPEC,
         base_path=settings.base_path.rstrip("/") or None,
@@ -74,6 +79,7 @@ def create_app(settings: Settings, launcher: Launcher | None = None) -> FlaskApp
     )
     app.add_error_handler(Unauthorized, _unauthorized)
     app.add_error_handler(UnicodeDecodeError, _undecodable)
+    app.add_middleware(StateMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, state=state)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -85,8 +91,5 @@ def create_app(settings: Settings, launcher: Launcher | None = None) -> FlaskApp
             expose_headers=["Retry-After"],
         )
     app.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    app.app.extensions["launcher"] = launcher
-    # Launches wait on the hub, not on the CPU: give every request in flight a thread
-    # instead of the 10 that Connexion's Flask bridge has by default.
-    app._middleware_app.asgi_app = WSGIMiddleware(app.app.wsgi_app, workers=settings.threads)
+    browser.mount(app, state)
     return app

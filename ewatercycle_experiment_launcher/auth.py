@@ -1,8 +1,9 @@
 """Who is calling: HTTP Basic checked with PAM, or the caller's own JupyterHub token.
 
-Connexion calls the module-level functions named in the spec's security schemes on its
-event loop, so every blocking check (PAM, the hub) runs in threads of its own. PAM runs
-a few checks at a time (each is ~35 ms of CPU and ~16 MiB for the password hash), and
+Connexion calls the module-level functions named in the spec's security schemes with the
+request, whose state holds the application's `Authenticator`. They run on its event
+loop, so every blocking check (PAM, the hub) runs in threads of its own. PAM runs a few
+checks at a time (each is ~35 ms of CPU and ~16 MiB for the password hash), and
 the ~3 s delay PAM puts on a failure is waited out on the event loop, holding neither a
 PAM slot nor a thread that serves everyone else.
 """
@@ -18,20 +19,20 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 import pam
 from connexion.exceptions import OAuthProblem
 from connexion.security import NO_VALUE
-from limits import parse
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
-from .config import Settings
-from .hub import HubClient
-from .problems import LauncherProblem
+from .failedlogins import FailedLogins
+from .state import app_state, record_user
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .hub import HubClient
 
 log = logging.getLogger(__name__)
 
@@ -148,30 +149,11 @@ class Authenticator:
         self.hub = hub
         self.logins = _ExpiringCache(settings.login_cache_seconds)
         self.tokens = _ExpiringCache(settings.token_cache_seconds)
-        storage = settings.ratelimit_storage
-        if not storage.startswith("async+"):
-            storage = "async+" + storage
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
-        self.per_user = parse(settings.failed_login_limit_user)
-        self.per_address = parse(settings.failed_login_limit_address)
+        self.failed_logins = FailedLogins(settings)
         self._per_user_turns = _Turns(1)
         self._pam_slots: anyio.CapacityLimiter | None = None
         self._pam_threads: anyio.CapacityLimiter | None = None
         self._hub_threads: anyio.CapacityLimiter | None = None
-
-    async def _refuse_if_limited(self, name: str, address: str) -> None:
-        for limit, scope, key in (
-            (self.per_user, "user", name),
-            (self.per_address, "address", address),
-        ):
-            if not await self.limiter.test(limit, "failed-login", scope, key):
-                stats = await self.limiter.get_window_stats(limit, "failed-login", scope, key)
-                retry_after = max(1, int(stats.reset_time - time.time()) + 1)
-                raise LauncherProblem(
-                    "too-many-failed-logins",
-                    f"Too many failed logins for this {scope}; try again in {retry_after} s",
-                    headers={"Retry-After": str(retry_after)},
-                )
 
     async def basic(self, username: str, password: str, address: str) -> dict[str, Any] | None:
         if "pam" not in self.settings.auth_methods:
@@ -184,7 +166,7 @@ class Authenticator:
             return None
         if self.logins.get(name, password):
             return {"sub": name}
-        await self._refuse_if_limited(name, address)
+        await self.failed_logins.refuse_if_limited(name, address)
         # One check at a time per name; not per address, where valid users would queue
         # behind failing ones. The limits are looked at again in a PAM slot, so the
         # address limit is overshot by at most the slots of each worker.
@@ -195,7 +177,7 @@ class Authenticator:
             if self.logins.get(name, password):
                 return {"sub": name}
             async with self._pam_slots:
-                await self._refuse_if_limited(name, address)
+                await self.failed_logins.refuse_if_limited(name, address)
                 ok, delay = await anyio.to_thread.run_sync(
                     pam_check,
                     name,
@@ -204,8 +186,7 @@ class Authenticator:
                     limiter=self._pam_threads,
                 )
                 if not ok:
-                    await self.limiter.hit(self.per_user, "failed-login", "user", name)
-                    await self.limiter.hit(self.per_address, "failed-login", "address", address)
+                    await self.failed_logins.record(name, address)
         if not ok:
             await anyio.sleep(delay)
             return None
@@ -228,39 +209,32 @@ class Authenticator:
         return {"sub": name}
 
 
-_current: Authenticator | None = None
-
-
-def install(authenticator: Authenticator) -> None:
-    """Make `authenticator` the one the spec's security functions use (one per process)."""
-    global _current
-    _current = authenticator
-
-
-def _authenticator() -> Authenticator:
-    if _current is None:
-        raise RuntimeError("no Authenticator installed; build the app with create_app()")
-    return _current
-
-
 def _address(request: Any) -> str:
     client = getattr(request, "client", None)
     return getattr(client, "host", None) or "unknown"
 
 
-async def basic_auth(username: str, password: str, request: Any = None) -> dict | None:
+def _identified(request: Any, info: Any) -> Any:
+    """Records who passed, for the access log; hands Connexion the answer unchanged."""
+    if isinstance(info, dict):
+        record_user(request, info["sub"])
+    return info
+
+
+async def basic_auth(username: str, password: str, request: Any) -> dict | None:
     """`x-basicInfoFunc` of the spec."""
-    return await _authenticator().basic(username, password, _address(request))
+    authenticator = app_state(request).authenticator
+    return _identified(request, await authenticator.basic(username, password, _address(request)))
 
 
-async def hub_token(apikey: str, required_scopes: Any = None) -> dict | None:
+async def hub_token(apikey: str, request: Any, required_scopes: Any = None) -> dict | None:
     """`x-apikeyInfoFunc`: the Authorization header as `token <JupyterHub API token>`."""
     scheme, _, token = (apikey or "").partition(" ")
     if scheme.lower() != "token":
         return NO_VALUE
-    return await _authenticator().token(token.strip())
+    return _identified(request, await app_state(request).authenticator.token(token.strip()))
 
 
-async def bearer_token(token: str, required_scopes: Any = None) -> dict | None:
+async def bearer_token(token: str, request: Any, required_scopes: Any = None) -> dict | None:
     """`x-bearerInfoFunc`: the same JupyterHub token as `Bearer <token>`."""
-    return await _authenticator().token(token.strip())
+    return _identified(request, await app_state(request).authenticator.token(token.strip()))

@@ -2,6 +2,10 @@
 
 `progress` events relay the hub's spawn progress; the stream ends with one `launched`
 event carrying the location, or one `problem` event carrying the problem document.
+
+A client that goes away does not cancel the launch: the server drops what is still sent
+to it, and the launch's thread and the relay end when the launch does, bounded by the
+spawn timeout, leaving nothing that refers to them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .launch import Launcher, Plan
-from .problems import TYPE_PREFIX, LauncherProblem
+from .problems import LauncherProblem
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,8 @@ def launch_events(launcher: Launcher, plan: Plan) -> Iterator[str]:
                 (
                     "problem",
                     {
-                        "type": TYPE_PREFIX + "internal",
+                        # As the JSON API answers an unexpected failure (Connexion's 500).
+                        "type": "about:blank",
                         "title": "Internal Server Error",
                         "status": 500,
                         "detail": "The launch failed unexpectedly",

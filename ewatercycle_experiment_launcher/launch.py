@@ -12,7 +12,7 @@ from urllib.parse import quote
 from . import metrics, notebooks
 from .config import Settings
 from .hub import HubClient, ProgressCallback
-from .locks import folder_lock
+from .locks import FolderClaims
 from .paths import NotebookTarget, is_text
 from .problems import LauncherProblem
 
@@ -50,6 +50,7 @@ class Launcher:
     def __init__(self, settings: Settings, hub: HubClient | None = None) -> None:
         self.settings = settings
         self.hub = hub or HubClient(settings)
+        self.folders = FolderClaims(settings)
 
     def public_base(self, origin: str | None) -> str:
         base = self.settings.public_url
@@ -107,14 +108,7 @@ class Launcher:
         try:
             written = self._write(plan, on_progress)
         except LauncherProblem as problem:
-            if "written" in problem.ext:
-                problem.detail += (
-                    f"; the folder '{problem.ext['written']['directory']}' may have been "
-                    "created, no notebook was written"
-                )
-            self._count(plan.kind, problem.code, started)
-            if problem.code in metrics.UPSTREAM_CODES:
-                metrics.UPSTREAM_ERRORS.labels(problem.code).inc()
+            self._failed(plan.kind, problem, started)
             raise
         except Exception:
             self._count(plan.kind, "internal-error", started)
@@ -123,6 +117,17 @@ class Launcher:
         folder = "/".join(plan.target.directory)
         log.info("launched %s for %s as %s/%s", plan.kind, plan.user, folder, written)
         return self.lab_url(plan.base, plan.user, plan.target, written)
+
+    def _failed(self, kind: str, problem: LauncherProblem, started: float) -> None:
+        """Tell the caller what a failed launch left behind, and count it."""
+        if "written" in problem.ext:
+            problem.detail += (
+                f"; the folder '{problem.ext['written']['directory']}' may have been "
+                "created, no notebook was written"
+            )
+        self._count(kind, problem.code, started)
+        if problem.code in metrics.UPSTREAM_CODES:
+            metrics.UPSTREAM_ERRORS.labels(problem.code).inc()
 
     def _write(self, plan: Plan, on_progress: ProgressCallback | None) -> str:
         """Most launches find the server running: write first, start it only when the
@@ -148,9 +153,9 @@ class Launcher:
     def _put(self, plan: Plan) -> str:
         user, target = plan.user, plan.target
         try:
-            self.hub.make_directories(user, target.server, target.directory)
-            with folder_lock(self.settings.lock_dir, user, target.server, *target.directory):
-                return self.hub.write_notebook(
+            with self.folders.hold(user, target.server, *target.directory):
+                self.hub.contents.make_directories(user, target.server, target.directory)
+                return self.hub.notebooks.write(
                     user,
                     target.server,
                     target.directory,
@@ -159,7 +164,7 @@ class Launcher:
                     overwrite=target.overwrite,
                 )
         except LauncherProblem as problem:
-            if problem.code != "server-gone":
+            if problem.code not in ("server-gone", "shared-state-unavailable"):
                 problem.ext["written"] = {
                     "directory": "/".join(target.directory),
                     "notebook": None,
@@ -168,15 +173,15 @@ class Launcher:
 
     def _start(self, user: str, server: str, on_progress: ProgressCallback | None) -> None:
         try:
-            ready = self.hub.start_server(user, server)
+            ready = self.hub.servers.start(user, server)
         except LauncherProblem as problem:
             if problem.code != "user-not-on-hub" or not self.settings.create_users:
                 raise
-            self.hub.create_user(user)
-            ready = self.hub.start_server(user, server)
+            self.hub.servers.create_user(user)
+            ready = self.hub.servers.start(user, server)
         if not ready:
             with metrics.SPAWN_WAIT.time():
-                self.hub.wait_until_ready(user, server, on_progress)
+                self.hub.servers.wait_until_ready(user, server, on_progress)
 
     @staticmethod
     def _count(kind: str, outcome: str, started: float) -> None:

@@ -1,7 +1,9 @@
 """Prometheus metrics, named as JupyterHub names its own (`*_total`, `*_seconds`).
 
-With several worker processes, set PROMETHEUS_MULTIPROC_DIR so that `/metrics` adds up
-every worker's counts instead of showing the one that happened to answer.
+Under gunicorn (or `uvicorn --workers`) the workers keep their values in files of one
+folder (`workers.pool_metrics` names it in PROMETHEUS_MULTIPROC_DIR), so that `/metrics`
+adds up every worker, past and present, whichever answers. The process metrics, which
+would describe only the one that answers, are then left out.
 """
 
 from __future__ import annotations

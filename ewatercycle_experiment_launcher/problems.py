@@ -32,6 +32,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "spawn-failed": (502, "Server failed to start"),
     "server-gone": (502, "Server stopped during the launch"),
     "upload-failed": (502, "Notebook upload failed"),
+    "shared-state-unavailable": (503, "Shared state unavailable"),
     "hub-timeout": (504, "JupyterHub did not answer in time"),
     "spawn-timeout": (504, "Server did not start in time"),
 }

@@ -136,7 +136,7 @@ def _wrap_init(cls, registry: list) -> None:
 
 def install() -> None:
     """Register every Hub, LauncherServer and OSUser created from now on."""
-    from . import harness
+    from ewatercycle_experiment_launcher import localhub as harness
 
     _wrap_init(harness.Hub, _hubs)
     _wrap_init(harness.LauncherServer, _launchers)

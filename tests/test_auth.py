@@ -9,8 +9,9 @@ import json
 import pytest
 import requests
 
+from ewatercycle_experiment_launcher.localhub import LauncherServer
+
 from .examples import example
-from .harness import LauncherServer
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,9 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 import requests
 
+from ewatercycle_experiment_launcher.localhub import ROOT
+
 from .examples import example
-from .harness import ROOT
 
 try:
     from playwright.sync_api import Error as PlaywrightError

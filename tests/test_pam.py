@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 import pytest
 
+from ewatercycle_experiment_launcher.localhub import LauncherServer
+
 from .examples import example
-from .harness import LauncherServer
 
 # The launcher's failed-login limits guard real deployments; these tests make many failed
 # logins from one address on purpose, and check PAM itself, so the limits are set high.
@@ -25,6 +26,7 @@ UNLIMITED = {
     "LAUNCHER_FAILED_LOGINS_PER_ADDRESS": "10000/minute",
 }
 UTF8_PASSWORD = "pässwörd-ünïcødé-✓"
+GUESSES, GUESSES_ALLOWED = 12, 3  # guesses sent at once, failed logins allowed per user
 
 
 @pytest.fixture(scope="module")
@@ -184,26 +186,38 @@ def test_failing_logins_do_not_hold_up_valid_users(hub, pam_launcher, make_user)
 
 
 def test_concurrent_guesses_do_not_outrun_the_failed_login_limit(hub, tmp_path_factory):
-    """A brute force sends its guesses at once: the per-user limit must still hold."""
+    """A brute force sends its guesses at once: exactly the per-user limit's number of
+    them reach PAM (and are refused), every other one gets a 429 without asking PAM."""
     limited = LauncherServer(
         tmp_path_factory.mktemp("limitedlauncher"),
         {
             "JUPYTERHUB_URL": hub.url,
             "JUPYTERHUB_TOKEN": hub.token,
-            "LAUNCHER_FAILED_LOGINS_PER_USER": "3/minute",
+            "LAUNCHER_FAILED_LOGINS_PER_USER": f"{GUESSES_ALLOWED}/minute",
             "LAUNCHER_FAILED_LOGINS_PER_ADDRESS": "10000/minute",
         },
     ).start()
+
+    def guess(i: int):
+        began = time.monotonic()
+        response = post(limited, "eltnosuchuser", f"guess-{i}")
+        return response, time.monotonic() - began
+
     try:
-        with concurrent.futures.ThreadPoolExecutor(12) as pool:
-            responses = list(
-                pool.map(lambda i: post(limited, "eltnosuchuser", f"guess-{i}"), range(12))
-            )
+        with concurrent.futures.ThreadPoolExecutor(GUESSES) as pool:
+            results = list(pool.map(guess, range(GUESSES)))
     finally:
         limited.stop()
-    statuses = sorted(r.status_code for r in responses)
+    statuses = sorted(response.status_code for response, _ in results)
     assert set(statuses) <= {401, 429}, statuses
-    assert statuses.count(401) <= 3, f"{statuses.count(401)} guesses reached PAM: {statuses}"
-    for response in responses:
-        if response.status_code == 429:
+    refused = statuses.count(401)
+    assert refused <= GUESSES_ALLOWED, f"{refused} guesses reached PAM: {statuses}"
+    assert refused == GUESSES_ALLOWED, f"the limit stopped guesses too early: {statuses}"
+    assert statuses.count(429) == GUESSES - GUESSES_ALLOWED, statuses
+    for response, elapsed in results:
+        if response.status_code == 401:
+            assert_unauthorized(response)
+            assert elapsed >= 1.5, f"a refused guess returned in {elapsed:.2f} s: not PAM?"
+        else:
+            assert response.json()["code"] == "too-many-failed-logins", response.text[:300]
             assert int(response.headers["Retry-After"]) > 0

@@ -8,9 +8,8 @@ import pytest
 import yaml
 
 from ewatercycle_experiment_launcher.app import SPEC
+from ewatercycle_experiment_launcher.localhub import ROOT
 from ewatercycle_experiment_launcher.problems import CATALOGUE, TYPE_PREFIX, LauncherProblem
-
-from .harness import ROOT
 
 DOCUMENTS = {
     "spec": yaml.safe_load(SPEC.read_text())["info"]["description"],

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -14,8 +16,18 @@ import nbformat
 import pytest
 import requests
 
+from ewatercycle_experiment_launcher.localhub import (
+    BIN,
+    ROOT,
+    Hub,
+    LauncherServer,
+    free_port,
+    stop_process,
+    wait_for,
+)
+
 from .examples import example
-from .harness import BIN, ROOT, Hub, LauncherServer, free_port, stop_process, wait_for
+from .test_notebook_steps import build_wheel
 
 CLI = str(BIN / "ewatercycle-experiment-launcher")
 
@@ -104,7 +116,7 @@ def test_check_config_against_the_examples(hub, config):
         "output of `openssl rand -hex 32` there and in JUPYTERHUB_TOKEN",
         "1 problem(s)",
     ], result.stdout
-    assert "its scopes:         start:servers, read:servers, access:servers" in result.stdout
+    assert "its scopes:         servers, read:servers, access:servers" in result.stdout
     assert "hub:                reachable, token valid" in result.stdout
     assert hub.token not in result.stdout + result.stderr
 
@@ -123,14 +135,7 @@ def test_check_config_finds_a_superuser_service(tmp_path):
 
 
 def test_built_wheel_carries_the_spec_and_serves(tmp_path, hub):
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    wheel = next(dist.glob("*.whl"))
+    wheel = build_wheel(tmp_path)
     assert "ewatercycle_experiment_launcher/openapi.yaml" in zipfile.ZipFile(wheel).namelist()
     target = tmp_path / "installed"
     subprocess.run(
@@ -213,3 +218,51 @@ def test_base_path_moves_api_and_ui(hub, alice, tmp_path_factory):
     assert response.status_code == 200, response.text
     assert elsewhere.status_code == 404
     assert Path(hub.home(alice.name) / "based" / "experiment.ipynb").exists()
+
+
+def launcher_processes(ancestor: int) -> set[int]:
+    """The gunicorn master and workers among `ancestor`'s descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = set(), [ancestor]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if alive(child) and b"gunicorn" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_managed_launcher_stops_with_its_hub(tmp_path):
+    """The hub stops the services it runs with SIGINT: an idle launcher is gone at once."""
+    hub = Hub(tmp_path, example=ROOT / "jupyterhub_config.managed.py.example").start()
+    launcher: set[int] = set()
+    try:
+        base = f"{hub.url}/services/experiment-launcher"
+        wait_for(f"{base}/openapi.json", timeout=60)
+        assert requests.get(f"{base}/health", timeout=10).status_code == 200
+        launcher = launcher_processes(hub.process.pid)
+        assert len(launcher) == 3  # the master and its two workers
+        assert all(os.getpgid(pid) != hub.process.pid for pid in launcher)
+    finally:
+        hub.stop()
+    deadline = time.monotonic() + 10
+    left = [pid for pid in launcher if alive(pid)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = [pid for pid in launcher if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []

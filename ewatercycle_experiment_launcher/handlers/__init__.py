@@ -1,6 +1,6 @@
-"""Operation handlers, resolved from the OpenAPI spec by `operationId`.
+"""Operation handlers, resolved from the OpenAPI spec's `operationId`s by `operations`.
 
-They only read the request and hand it to the shared `Launcher`. The `Accept` header
+They only read the request and hand it to the application's `Launcher`. The `Accept` header
 chooses the answer: the location (JSON), the launch as server-sent events, or only the
 notebook that would be launched (`application/x-ipynb+json`, nothing sent to the hub).
 """
@@ -11,18 +11,18 @@ from typing import Any
 from urllib.parse import quote
 
 import connexion
-from flask import Response, current_app, stream_with_context
+from flask import Response, stream_with_context
 
 from ..events import MEDIA_TYPE, launch_events, wants_events
-from ..launch import Launcher
 from ..problems import LauncherProblem
+from ..state import app_state
 
 JSON = {"Content-Type": "application/json"}
 NOTEBOOK = "application/x-ipynb+json"
 
 
 def launch(kind: str, body: dict[str, Any], user: str) -> Any:
-    launcher: Launcher = current_app.extensions["launcher"]
+    launcher = app_state(connexion.request).launcher
     headers = connexion.request.headers
     if not isinstance(body, dict):
         # Connexion validates JSON bodies only; anything else arrives here unread.

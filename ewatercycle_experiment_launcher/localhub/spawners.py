@@ -1,7 +1,8 @@
-"""A spawner for test hubs that starts slowly, fails or stops slowly on request.
+"""A spawner for the local hub that starts slowly, fails or stops slowly on request.
 
-The hub imports it by name (`tests.hub_spawners.ScriptedSpawner`). What it does for a
-user is read at each start and stop from the JSON file `ScriptedSpawner.script`:
+The hub imports it by name (`ewatercycle_experiment_launcher.localhub.spawners.
+ScriptedSpawner`, see `Hub.scripted_config`). What it does for a user is read at each
+start and stop from the JSON file `ScriptedSpawner.script`:
 `{"<user>": {"start_delay": 3, "fail": "message", "stop_delay": 2}, "*": {...}}`, so one
 hub serves many scenarios, and the delay can change between runs.
 """
