@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .launch import Launcher, Plan
-from .problems import LauncherProblem
+from .problems import LauncherProblem, problem_document
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +28,6 @@ KEEPALIVE_SECONDS = 10.0
 
 def wants_events(accept: str | None) -> bool:
     return bool(accept) and MEDIA_TYPE in accept and "application/json" not in accept
-
-
-def _problem_body(problem: LauncherProblem) -> dict[str, Any]:
-    return {
-        "type": problem.type,
-        "title": problem.title,
-        "status": problem.status,
-        "detail": problem.detail,
-        **(problem.ext or {}),
-    }
 
 
 def _format(event: str, data: dict[str, Any]) -> str:
@@ -55,7 +45,7 @@ def launch_events(launcher: Launcher, plan: Plan) -> Iterator[str]:
         try:
             events.put(("launched", {"location": launcher.run(plan, progress)}))
         except LauncherProblem as problem:
-            events.put(("problem", _problem_body(problem)))
+            events.put(("problem", problem_document(problem)))
         except Exception:
             log.exception("launch failed")
             events.put(

@@ -62,3 +62,14 @@ class LauncherProblem(ProblemException):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
+
+
+def problem_document(problem: ProblemException) -> dict[str, Any]:
+    """The problem as the JSON document a client reads, wherever it is sent."""
+    return {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        **(problem.ext or {}),
+    }

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from connexion import FlaskApp
 from connexion.exceptions import ProblemException
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from ..problems import problem_document
 from ..state import AppState
 from .oauth import HubLogin, callback_url, public_is_https
 
@@ -100,22 +100,12 @@ def plain_problem(status: int, title: str, detail: str) -> ProblemException:
     return ProblemException(status=status, title=title, detail=detail, type="about:blank")
 
 
-def problem_fields(problem: ProblemException) -> dict[str, Any]:
-    return {
-        "type": problem.type,
-        "title": problem.title,
-        "status": problem.status,
-        "detail": problem.detail,
-        **(problem.ext or {}),
-    }
-
-
 def problem_page(problem: ProblemException) -> tuple[str, int]:
     return render_template("problem.html", problem=problem, base=site().base), problem.status
 
 
 def problem_json(problem: ProblemException) -> Response:
-    response = jsonify(problem_fields(problem))
+    response = jsonify(problem_document(problem))
     response.status_code = problem.status
     response.mimetype = "application/problem+json"
     return response
