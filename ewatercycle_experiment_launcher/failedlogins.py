@@ -62,7 +62,7 @@ class FailedLogins:
         if self.shared is not None and time.monotonic() >= self._retry_at:
             try:
                 result = await getattr(self.shared, method)(*args)
-            except (StorageError, *shared.UNAVAILABLE) as error:
+            except (StorageError, *shared.errors()) as error:
                 self._retry_at = time.monotonic() + RETRY_SHARED
                 if not self._down:
                     self._down = True

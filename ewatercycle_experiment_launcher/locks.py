@@ -24,13 +24,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redis import Redis
-from redis.exceptions import LockNotOwnedError
-from redis.lock import Lock
-
 from . import shared
 
 if TYPE_CHECKING:
+    from redis import Redis
+    from redis.lock import Lock
+
     from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -70,10 +69,12 @@ class _Renewal(threading.Thread):
         self.start()
 
     def run(self) -> None:
+        from redis.exceptions import LockNotOwnedError
+
         while not self.done.wait(self.every):
             try:
                 self.lock.reacquire()
-            except shared.UNAVAILABLE as error:
+            except shared.errors() as error:
                 if self.done.is_set():
                     return
                 if isinstance(error, LockNotOwnedError):
@@ -86,7 +87,7 @@ def _give_back(lock: Lock) -> None:
     """The launch is done either way; a lease that cannot be given back lapses."""
     try:
         lock.release()
-    except shared.UNAVAILABLE as error:
+    except shared.errors() as error:
         log.warning("could not give back a turn at a folder: %s", type(error).__name__)
 
 
@@ -129,7 +130,7 @@ class FolderClaims:
                     self.lease,
                 )
             uptime = client.info("server")["uptime_in_seconds"]
-        except shared.UNAVAILABLE:
+        except shared.errors():
             raise shared.unavailable("The launcher cannot reach its shared Redis", 5) from None
         if uptime < self.lease:
             _give_back(lock)

@@ -11,25 +11,32 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import redis
-import redis.asyncio.retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
-
 from .problems import LauncherProblem
 
 if TYPE_CHECKING:
+    from redis import Redis
+
     from .config import Settings
 
 TIMEOUT = 2.0
 MIN_LEASE = 5.0
 PREFIX = "ewatercycle-experiment-launcher:"
-UNAVAILABLE = (RedisError, OSError)
 
 
-def connect(url: str) -> redis.Redis:
+def errors() -> tuple[type[BaseException], ...]:
+    """What a command raises when Redis cannot be reached. redis-py is loaded only by a
+    launcher that has a Redis, which keeps it out of every other worker's memory."""
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError)
+
+
+def connect(url: str) -> Redis:
     """A client for the launches' claims and the health check (threads, not asyncio)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     return redis.Redis.from_url(
         url,
         socket_timeout=TIMEOUT,
@@ -40,6 +47,9 @@ def connect(url: str) -> redis.Redis:
 
 def async_options() -> dict[str, Any]:
     """The same patience for the asyncio client that counts failed logins."""
+    import redis.asyncio.retry
+    from redis.backoff import NoBackoff
+
     return {
         "socket_timeout": TIMEOUT,
         "socket_connect_timeout": TIMEOUT,
@@ -64,8 +74,8 @@ def unavailable(detail: str, retry_after: float) -> LauncherProblem:
     )
 
 
-def reachable(client: redis.Redis) -> bool:
+def reachable(client: Redis) -> bool:
     try:
         return bool(client.ping())
-    except UNAVAILABLE:
+    except errors():
         return False
