@@ -51,9 +51,10 @@ demo test:
 endif
 
 # Every test that uses no fixture marked needs_root (tests/privileges.py), without root:
-# as root, as the user nobody. The notebook-execution tests need .venv-kernel: `make test`.
+# as root, as the user nobody, on two processes (the leak scan is the full suite's). The
+# notebook-execution tests need .venv-kernel: `make test`.
 test-fast: $(VENV)/.installed
-	scripts/unprivileged.sh $(BIN)/python -m pytest -q -m "not needs_root" --ignore=tests/kernel
+	scripts/unprivileged.sh $(BIN)/python -m pytest -q -n 2 -m "not needs_root" --ignore=tests/kernel
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

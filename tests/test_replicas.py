@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import pytest
 import requests
 
+from ewatercycle_experiment_launcher import shared
 from ewatercycle_experiment_launcher.config import Settings
 from ewatercycle_experiment_launcher.localhub import LauncherServer, RedisServer
 from ewatercycle_experiment_launcher.locks import FolderClaims, folder_lock, lease_name
@@ -88,9 +89,9 @@ def warm(hub, alice, replicas):
     return alice
 
 
-def wait_out_restart_grace(redis_server: RedisServer) -> None:
+def wait_out_restart_grace(redis_server: RedisServer, lease: float = LEASE) -> None:
     """A Redis up for less than a lease grants no lease."""
-    while redis_server.uptime() < LEASE:
+    while redis_server.uptime() < lease:
         time.sleep(0.2)
 
 
@@ -293,20 +294,22 @@ def test_redis_outage_mid_burst_loses_nothing_and_recovers(
     print(f"outage answers {dict(statuses)}; launches back {recovered:.1f} s after restart")
 
 
-def test_a_running_launch_keeps_its_turn_past_the_lease(redis_server):
+def test_a_running_launch_keeps_its_turn_past_the_lease(redis_server, monkeypatch):
     """The lease is renewed while its holder lives; a second replica waits in vain
     for its patience (`LAUNCHER_SPAWN_TIMEOUT`) and is told so."""
+    monkeypatch.setattr(shared, "MIN_LEASE", 1.0)  # a short lease keeps the test short
     settings = Settings.from_env(
         {
             "JUPYTERHUB_URL": "http://127.0.0.1:9",
             "JUPYTERHUB_TOKEN": "unused",
             "LAUNCHER_REDIS_URL": redis_server.url,
-            "LAUNCHER_HUB_TIMEOUT": "5",
+            "LAUNCHER_HUB_TIMEOUT": "1",
             "LAUNCHER_SPAWN_TIMEOUT": "0.5",
         }
     )
-    wait_out_restart_grace(redis_server)
     holder, other = FolderClaims(settings), FolderClaims(settings)
+    assert holder.lease == 1.0
+    wait_out_restart_grace(redis_server, holder.lease)
     parts = ("someone", "", f"long-{secrets.token_hex(4)}")
     with holder.hold(*parts):
         time.sleep(holder.lease * 1.4)

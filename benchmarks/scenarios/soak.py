@@ -52,7 +52,7 @@ def soak(site: SoakSite, minutes: float) -> Soak:
     vitals.start()
     load.start()
     try:
-        faults = inflict(site, load.clock, length, load.halt)
+        faults = inflict(site, load.clock, length, load.halt, load.reconnect)
         end = max(length, faults.end + AFTER_LAST_FAULT)
         load.halt.wait(max(0.0, end - load.clock()))
     finally:

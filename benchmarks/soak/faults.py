@@ -20,7 +20,11 @@ AT = (0.35, 0.45, 0.55)
 
 
 def inflict(
-    site: SoakSite, clock: Callable[[], float], length: float, halt: threading.Event
+    site: SoakSite,
+    clock: Callable[[], float],
+    length: float,
+    halt: threading.Event,
+    reconnect: Callable[[], None],
 ) -> FaultTimes:
     f = FaultTimes()
 
@@ -37,11 +41,13 @@ def inflict(
     wait_until(AT[1])
     site.log("soak: SIGKILL to one launcher worker")
     f.worker_kill = clock()
+    reconnect()
     f.killed_pid = site.kill_worker()
     f.worker_back = clock()
     wait_until(AT[2])
     site.log("soak: SIGTERM to the launcher, then starting it again")
     f.launcher_term = clock()
+    reconnect()
     f.launcher_exit_code = site.stop_launcher()
     f.launcher_exit = clock()
     site.start_launcher()

@@ -41,6 +41,7 @@ class Load:
         self._lock = threading.Lock()
         self.halt = threading.Event()
         self._markers = itertools.count()
+        self.connections = 0  # bumped when a fault ends the launcher's side of them
         self.threads = [
             threading.Thread(target=self._loop, args=(name, job), name=f"soak-{name}")
             for name, job in (
@@ -65,9 +66,19 @@ class Load:
         for t in self.threads:
             t.join(calls.TIMEOUT + 30)
 
+    def reconnect(self) -> None:
+        """Every client opens new connections from its next request on, as a load
+        balancer drops its kept-alive connections to a backend that failed; a request
+        already sent on one of those is in flight at the fault and counts so."""
+        self.connections += 1
+
     def _loop(self, name: str, job: Callable[[requests.Session, int], None]) -> None:
-        s = session(source="127.0.0.2" if name == "login" else None)
+        source = "127.0.0.2" if name == "login" else None
+        s, generation = session(source=source), self.connections
         for n in itertools.count():
+            if generation != self.connections:
+                s.close()
+                s, generation = session(source=source), self.connections
             began = time.monotonic()
             try:
                 job(s, n)
