@@ -9,6 +9,12 @@ from . import privileges
 from .privileges import needs_root
 
 
+def pytest_report_header(config) -> str:
+    """The JupyterHub releases the matrix tests run against; their test ids name them."""
+    found = ", ".join(f"{release.id} ({release.venv.name})" for release in MATRIX)
+    return f"JupyterHub releases of the matrix tests: {found}"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Marks the tests that use a root fixture, before `-m` selects by markers."""
